@@ -1,0 +1,183 @@
+"""Course configuration: ``autograder.toml``.
+
+The engine knows nothing of a particular exercise; everything exercise-specific (which
+notebook, which suite, which names are graded, the training budgets per device) is data in
+this file. A new exercise is a new ``[assignments.NAME]`` table, never an engine change.
+
+The file is found by (first hit wins): an explicit path, env ``GRADER_CONFIG``, then
+``autograder.toml`` in the working directory or any parent.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - python 3.10
+    import tomli as tomllib
+
+CONFIG_NAME = "autograder.toml"
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?B)?\s*$", re.IGNORECASE)
+
+
+class ConfigError(Exception):
+    """The course configuration is missing or wrong; the message says how to fix it."""
+
+
+def parse_size(value: int | str) -> int:
+    """``"2GiB"``, ``"512MB"``, ``"1.5G"`` or a number of bytes -> bytes (powers of 1024)."""
+    if isinstance(value, int):
+        return value
+    match = _SIZE.match(str(value))
+    if not match:
+        raise ConfigError(f"cannot read the size {value!r}: write e.g. '2GiB' or '512MiB'")
+    number, unit = float(match.group(1)), match.group(2).upper()
+    return int(number * 1024 ** " KMGT".index(unit or " "))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission's worker may use. Enforced by :mod:`grader.sandbox`."""
+
+    timeout: float = 120.0  # wall-clock seconds for the whole worker life
+    memory: int = 3 * 1024**3  # bytes of private data (RLIMIT_DATA) and resident set
+    processes: int = 256  # tasks (processes + threads) the worker may own
+    output: int = 32 * 1024**2  # largest file the worker may write (stdout included)
+    disk: int = 256 * 1024**2  # all files in the scratch directory together
+
+    def merged(self, overrides: dict[str, Any]) -> Limits:
+        values = dict(self.__dict__)
+        for key, raw in overrides.items():
+            if raw is None:
+                continue
+            if key not in values:
+                raise ConfigError(f"unknown limit {key!r}; known: {', '.join(values)}")
+            values[key] = parse_size(raw) if key in ("memory", "output", "disk") else float(raw)
+        values["processes"] = int(values["processes"])
+        return Limits(**values)
+
+
+@dataclass(frozen=True)
+class ManualQuestion:
+    """An explanation question: answered in a markdown cell, graded by a person."""
+
+    name: str
+    points: float
+    prompt: str = ""
+
+
+@dataclass(frozen=True)
+class Assignment:
+    name: str
+    title: str
+    notebook: Path  # the master notebook (solutions)
+    suite: Path  # the pytest grading suite (public and hidden tests)
+    graded: tuple[str, ...]  # names the submission must define
+    limits: Limits
+    profiles: dict[str, dict[str, Any]]  # device -> budget values for the suite
+    manual: tuple[ManualQuestion, ...] = ()
+
+    @property
+    def student_notebook_name(self) -> str:
+        return f"{self.name}.ipynb"
+
+    def profile(self, device: str, course_profiles: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """Course-wide profile for ``device`` overlaid with this assignment's own."""
+        merged: dict[str, Any] = dict(course_profiles.get(device, {}))
+        merged.update(self.profiles.get(device, {}))
+        merged["device"] = device
+        return merged
+
+
+@dataclass(frozen=True)
+class Course:
+    root: Path  # the folder holding autograder.toml
+    name: str
+    seed: int
+    data_dir: Path | None
+    limits: Limits
+    profiles: dict[str, dict[str, Any]]
+    assignments: dict[str, Assignment] = field(default_factory=dict)
+    assignments_dir: Path = Path("assignments")
+
+    def assignment(self, name: str) -> Assignment:
+        try:
+            return self.assignments[name]
+        except KeyError:
+            known = ", ".join(sorted(self.assignments)) or "none"
+            raise ConfigError(f"no assignment {name!r} in {CONFIG_NAME} (known: {known})") from None
+
+    def profile(self, assignment: Assignment, device: str) -> dict[str, Any]:
+        return assignment.profile(device, self.profiles)
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """Locate autograder.toml: env ``GRADER_CONFIG``, then ``start`` (cwd) and its parents."""
+    env = os.environ.get("GRADER_CONFIG")
+    if env:
+        return Path(env).expanduser().resolve()
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_course(path: Path | str | None = None) -> Course:
+    """Read and check the course configuration; raise :class:`ConfigError` with a fix."""
+    config_path = Path(path).resolve() if path else find_config()
+    if config_path is None or not config_path.is_file():
+        raise ConfigError(
+            f"no {CONFIG_NAME} found in {Path.cwd()} or its parents; run the grader from the "
+            f"course folder, or set GRADER_CONFIG=/path/to/{CONFIG_NAME}"
+        )
+    try:
+        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{config_path} is not valid TOML: {exc}") from exc
+    root = config_path.parent
+    course = raw.get("course", {})
+    data_dir = course.get("data_dir")
+    limits = Limits().merged(raw.get("limits", {}))
+    profiles = {k: dict(v) for k, v in raw.get("profiles", {}).items()}
+    assignments: dict[str, Assignment] = {}
+    for name, entry in raw.get("assignments", {}).items():
+        assignments[name] = _assignment(name, entry, root, limits)
+    return Course(
+        root=root,
+        name=str(course.get("name", root.name)),
+        seed=int(course.get("seed", 0)),
+        data_dir=(root / data_dir).resolve() if data_dir else None,
+        limits=limits,
+        profiles=profiles,
+        assignments=assignments,
+        assignments_dir=root / course.get("assignments_dir", "assignments"),
+    )
+
+
+def _assignment(name: str, entry: dict[str, Any], root: Path, limits: Limits) -> Assignment:
+    for key in ("notebook", "suite"):
+        if key not in entry:
+            raise ConfigError(f"[assignments.{name}] needs a '{key}' path")
+    manual = tuple(
+        ManualQuestion(str(q["name"]), float(q.get("points", 0)), str(q.get("prompt", "")))
+        for q in entry.get("manual", [])
+    )
+    return Assignment(
+        name=name,
+        title=str(entry.get("title", name)),
+        notebook=(root / entry["notebook"]).resolve(),
+        suite=(root / entry["suite"]).resolve(),
+        graded=tuple(entry.get("graded", ())),
+        limits=limits.merged(entry.get("limits", {})),
+        profiles={k: dict(v) for k, v in entry.get("profiles", {}).items()},
+        manual=manual,
+    )
