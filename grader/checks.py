@@ -1,0 +1,188 @@
+"""Checks a suite uses to judge observations: each failure is a message a student reads.
+
+Modelled on Kaggle learntools' problem classes: a check is mostly data (what is being
+checked, the expected value, a list of *likely mistakes* each with an explanation). When
+the found value equals one of the mistakes, the student is told that mistake by name
+instead of a bare "wrong value".
+
+All helpers run on the trusted side on plain data decoded from the worker, so a value can
+only be a number, string, list, dict, ``None`` or a numpy array: no object of the
+student's can take part in a comparison.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+Mistakes = Iterable[tuple[Any, str]]
+
+
+class CheckFailed(AssertionError):
+    """A check did not pass; ``str(exc)`` is shown to the student as it is."""
+
+
+def expect(condition: bool, message: str) -> None:
+    """Fail with ``message`` unless ``condition``."""
+    if not condition:
+        raise CheckFailed(message)
+
+
+def show(value: Any, limit: int = 120) -> str:
+    """A short, readable rendering of a value for messages."""
+    if isinstance(value, np.ndarray):
+        if value.size <= 12:
+            text = np.array2string(value, precision=4, separator=", ")
+        else:
+            text = f"array of shape {value.shape}"
+        return f"{text} (dtype {value.dtype})" if value.size <= 12 else f"{text}, dtype {value.dtype}"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _same(found: Any, wrong: Any, rtol: float, atol: float) -> bool:
+    if isinstance(wrong, np.ndarray) or isinstance(found, np.ndarray):
+        try:
+            a, b = np.asarray(found), np.asarray(wrong)
+        except Exception:  # noqa: BLE001 - anything odd is simply "not this mistake"
+            return False
+        if a.shape != b.shape or a.dtype.kind not in "biuf" or b.dtype.kind not in "biuf":
+            return False
+        return bool(np.allclose(a, b, rtol=rtol, atol=atol))
+    if _is_number(found) and _is_number(wrong):
+        return math.isclose(float(found), float(wrong), rel_tol=rtol, abs_tol=atol)
+    return type(found) is type(wrong) and found == wrong
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _explain(found: Any, mistakes: Mistakes, hint: str, rtol: float = 1e-6, atol: float = 1e-9) -> str:
+    for wrong, explanation in mistakes:
+        if _same(found, wrong, rtol, atol):
+            return f" Likely mistake: {explanation}"
+    return f" {hint}" if hint else ""
+
+
+def expect_equal(found: Any, expected: Any, what: str, mistakes: Mistakes = (), hint: str = "") -> None:
+    """Exact equality of plain data (ints, strings, tuples, lists...).
+
+    Integers compare equal to integral floats (``24 == 24.0``) but booleans never pass for
+    numbers: ``True`` is not ``1`` for a parameter count.
+    """
+    ok = _same(found, expected, 0.0, 0.0) if _is_number(expected) else _plain_equal(found, expected)
+    if not ok:
+        raise CheckFailed(
+            f"{what}: expected {show(expected)}, found {show(found)}."
+            + _explain(found, mistakes, hint, 0.0, 0.0)
+        )
+
+
+def _plain_equal(found: Any, expected: Any) -> bool:
+    if isinstance(expected, (list, tuple)) and isinstance(found, (list, tuple)):
+        return len(found) == len(expected) and all(
+            _plain_equal(f, e) for f, e in zip(found, expected, strict=True)
+        )
+    if _is_number(expected):
+        return _is_number(found) and float(found) == float(expected)
+    return type(found) is type(expected) and found == expected
+
+
+def expect_number(found: Any, what: str) -> float:
+    """``found`` must be a real number (not bool, str, None, an array of many values)."""
+    if isinstance(found, np.ndarray) and found.shape == () and found.dtype.kind in "iuf":
+        found = found.item()
+    if not _is_number(found):
+        raise CheckFailed(f"{what}: expected a number, found {show(found)} ({type(found).__name__}).")
+    value = float(found)
+    if math.isnan(value):
+        raise CheckFailed(f"{what}: found NaN (not a number): check for a division by zero.")
+    return value
+
+
+def expect_close(
+    found: Any,
+    expected: float,
+    what: str,
+    rtol: float = 1e-6,
+    atol: float = 1e-6,
+    mistakes: Mistakes = (),
+    hint: str = "",
+) -> None:
+    """A real number close to ``expected``."""
+    value = expect_number(found, what)
+    if not math.isclose(value, float(expected), rel_tol=rtol, abs_tol=atol):
+        raise CheckFailed(
+            f"{what}: expected {show(float(expected))}, found {show(value)}."
+            + _explain(value, mistakes, hint, max(rtol, 1e-9), max(atol, 1e-9))
+        )
+
+
+def expect_array(
+    found: Any,
+    expected: np.ndarray,
+    what: str,
+    rtol: float = 1e-5,
+    atol: float = 1e-6,
+    kind: str | None = None,
+    mistakes: Mistakes = (),
+    hint: str = "",
+) -> np.ndarray:
+    """A numpy array with ``expected``'s shape and values (within tolerance).
+
+    ``kind`` restricts the dtype: ``"integer"`` (signed or unsigned), ``"floating"``,
+    ``"uint8"`` or any numpy dtype name. Returns the array for further checks.
+    """
+    expected = np.asarray(expected)
+    if not isinstance(found, np.ndarray):
+        if isinstance(found, (list, tuple)):
+            raise CheckFailed(
+                f"{what}: expected a numpy array of shape {expected.shape}, found a "
+                f"{type(found).__name__}: convert it with np.array(...)."
+            )
+        raise CheckFailed(
+            f"{what}: expected a numpy array of shape {expected.shape}, found {show(found)}."
+        )
+    if kind is not None and not _kind_ok(found.dtype, kind):
+        raise CheckFailed(f"{what}: expected dtype {kind}, found {found.dtype}." + _explain(found, mistakes, hint, rtol, atol))
+    if found.shape != expected.shape:
+        raise CheckFailed(
+            f"{what}: expected shape {expected.shape}, found {found.shape}."
+            + _explain(found, mistakes, hint, rtol, atol)
+        )
+    if found.dtype.kind not in "biuf":
+        raise CheckFailed(f"{what}: expected numbers, found an array of dtype {found.dtype}.")
+    if not np.allclose(found.astype(np.float64), expected.astype(np.float64), rtol=rtol, atol=atol, equal_nan=False):
+        diff = np.abs(found.astype(np.float64) - expected.astype(np.float64))
+        where = np.unravel_index(int(np.nanargmax(np.where(np.isnan(diff), np.inf, diff))), diff.shape)
+        raise CheckFailed(
+            f"{what}: values differ; e.g. at index {tuple(int(i) for i in where)} expected "
+            f"{show(float(expected[where]))}, found {show(float(found[where]))}."
+            + _explain(found, mistakes, hint, rtol, atol)
+        )
+    return found
+
+
+def _kind_ok(dtype: np.dtype, kind: str) -> bool:
+    if kind == "integer":
+        return dtype.kind in "iu"
+    if kind == "floating":
+        return dtype.kind == "f"
+    return dtype == np.dtype(kind)
+
+
+def expect_shape(found: Any, expected: Sequence[int], what: str, hint: str = "") -> None:
+    """An array of the given shape (use ``None`` in ``expected`` for any size)."""
+    if not isinstance(found, np.ndarray):
+        raise CheckFailed(f"{what}: expected a numpy array, found {show(found)}.")
+    ok = len(found.shape) == len(expected) and all(
+        e is None or f == e for f, e in zip(found.shape, expected, strict=True)
+    )
+    if not ok:
+        raise CheckFailed(f"{what}: expected shape {tuple(expected)}, found {found.shape}." + (f" {hint}" if hint else ""))

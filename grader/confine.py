@@ -1,0 +1,183 @@
+"""Confining the worker process, from the inside, before any student code runs.
+
+Called first thing by :mod:`grader.worker` while the process is single-threaded (only the
+standard library imported). Each layer is applied when the OS allows it and *reported*,
+so results say what was enforced (docs/SECURITY.md):
+
+* ``PR_SET_PDEATHSIG``: the worker dies with the grading process;
+* network namespace: no interface but a loopback that is down, so no connection to any
+  address, loopback included (root, or an unprivileged user namespace);
+* mount namespace: the course folder (suites, solutions), the output folder, the data
+  folders (test-set labels), other submissions and ``/tmp`` are covered by empty tmpfs
+  mounts; the Python installation and the scratch folder stay visible;
+* another uid (when the grader runs as root): a per-slot uid that owns nothing but the
+  scratch folder, so the worker cannot write outside it, cannot signal other processes,
+  and ``RLIMIT_NPROC`` counts only its own tasks;
+* ``PR_SET_NO_NEW_PRIVS``, and rlimits: data memory, file size, tasks, CPU time, no core.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import signal
+import sys
+from typing import Any
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
+MNT_DETACH = 2
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+_libc.unshare.argtypes = [ctypes.c_int]
+_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    enc = (lambda s: s.encode() if s is not None else None)
+    _check(_libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as handle:
+        handle.write(text)
+
+
+def _enter_namespaces(report: dict[str, Any]) -> bool:
+    """Network + mount namespaces; True when mounts may be changed."""
+    uid, gid = os.getuid(), os.getgid()
+    flags = CLONE_NEWNS | CLONE_NEWNET
+    if os.geteuid() != 0:
+        flags |= CLONE_NEWUSER
+    if _libc.unshare(flags) != 0:
+        err = ctypes.get_errno()
+        report["network"] = f"not blocked: unshare failed ({os.strerror(err)})"
+        report["hidden"] = f"nothing hidden: unshare failed ({os.strerror(err)})"
+        return False
+    if flags & CLONE_NEWUSER:
+        _write("/proc/self/setgroups", "deny")
+        _write("/proc/self/uid_map", f"{uid} {uid} 1")
+        _write("/proc/self/gid_map", f"{gid} {gid} 1")
+        report["namespace"] = "user namespace (unprivileged)"
+    report["network"] = "blocked: own network namespace, no interface up"
+    return True
+
+
+STAGE_MOUNTS = ("/mnt", "/media", "/srv", "/opt")
+
+
+def _hide(paths: list[str], keep: list[str], report: dict[str, Any]) -> None:
+    """Cover each path in ``paths`` with an empty tmpfs, re-exposing ``keep`` paths inside.
+
+    Kept paths are first bind-mounted to a staging tmpfs (on ``/mnt`` in this mount
+    namespace only, never a hidden path), then bound back once their ancestor is covered.
+    """
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    stage = next((p for p in STAGE_MOUNTS if os.path.isdir(p) and p not in paths), None)
+    if stage is None:
+        raise OSError("no folder to stage kept paths in (/mnt, /media, /srv, /opt)")
+    _mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=700")
+    hidden = []
+    for target in sorted(set(paths), key=len):
+        if not os.path.isdir(target) or any(target.startswith(h + os.sep) or target == h for h in hidden):
+            continue
+        inside = [k for k in keep if k == target or k.startswith(target + os.sep)]
+        staged = []
+        for i, path in enumerate(inside):
+            if not os.path.exists(path):
+                continue
+            spot = os.path.join(stage, f"{len(hidden)}-{i}")
+            os.makedirs(spot, exist_ok=True)
+            _mount(path, spot, None, MS_BIND | MS_REC)
+            staged.append((path, spot))
+        _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=755")
+        for path, spot in staged:
+            os.makedirs(path, exist_ok=True)
+            _mount(spot, path, None, MS_BIND | MS_REC)
+            _libc.umount2(spot.encode(), MNT_DETACH)
+            os.rmdir(spot)
+        hidden.append(target)
+    _libc.umount2(stage.encode(), MNT_DETACH)
+    report["hidden"] = hidden
+
+
+def _limits(limits: dict[str, Any], report: dict[str, Any]) -> None:
+    applied = {}
+    table = [
+        ("core", resource.RLIMIT_CORE, 0),
+        ("memory", resource.RLIMIT_DATA, limits.get("memory")),
+        ("output", resource.RLIMIT_FSIZE, limits.get("output")),
+        ("processes", resource.RLIMIT_NPROC, limits.get("processes")),
+        ("cpu_seconds", resource.RLIMIT_CPU, limits.get("cpu_seconds")),
+    ]
+    for name, which, value in table:
+        if value is None:
+            continue
+        try:
+            resource.setrlimit(which, (int(value), int(value)))
+            applied[name] = int(value)
+        except (ValueError, OSError) as exc:
+            applied[name] = f"not set: {exc}"
+    report["rlimits"] = applied
+
+
+def _world_readable(path: str) -> bool:
+    """Can any user reach ``path`` (o+x on every ancestor, o+r on the folder)?"""
+    path = os.path.realpath(path)
+    parts = path.split(os.sep)
+    for i in range(2, len(parts) + 1):
+        folder = os.sep.join(parts[:i]) or os.sep
+        mode = os.stat(folder).st_mode
+        if not mode & 0o001 or (folder == path and not mode & 0o004):
+            return False
+    return True
+
+
+def confine(setup: dict[str, Any]) -> dict[str, Any]:
+    """Apply every layer the setup asks for and the OS allows; return what was done."""
+    report: dict[str, Any] = {}
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    scratch = setup["scratch"]
+    if setup.get("isolate", True):
+        if _enter_namespaces(report):
+            try:
+                _hide(setup.get("hide", []), setup.get("keep", []) + [scratch], report)
+            except OSError as exc:
+                report["hidden"] = f"not all hidden: {exc}"
+    else:
+        report["network"] = report["hidden"] = "not isolated (isolate = false)"
+    cores = setup.get("cores")
+    if cores:
+        try:
+            os.sched_setaffinity(0, cores)
+            report["cores"] = cores
+        except OSError as exc:
+            report["cores"] = f"not pinned: {exc}"
+    _limits(setup.get("limits", {}), report)
+    uid = setup.get("uid")
+    if uid is not None and not isinstance(report.get("hidden"), list) and not _world_readable(sys.base_prefix):
+        report["uid"] = f"unchanged: {sys.base_prefix} is not readable by another uid and could not be re-exposed"
+        uid = None
+    if uid is not None and os.geteuid() == 0:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+        report["uid"] = uid
+    elif "uid" not in report:
+        report["uid"] = f"unchanged ({os.getuid()})"
+    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    os.chdir(scratch)
+    os.umask(0o077)
+    return report

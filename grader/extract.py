@@ -1,0 +1,224 @@
+"""Choosing what to run of a submission: graded cells, imports, and nothing else.
+
+The rules (docs/AUTHORING.md):
+
+* a *graded* cell (tag ``graded`` or first line ``# GRADED: <label>``) runs whole;
+* from every other code cell only its top-level ``import`` statements run;
+* a graded name (``graded = [...]`` in autograder.toml) that no graded cell defines is
+  looked up by name among all top-level definitions (the tag was lost, the cell copied,
+  the notebook re-created, or the submission is a ``.py``): the last definition wins, as
+  it would when running the notebook top to bottom;
+* the top-level functions, classes and *call-free* constants that the selected code uses
+  come along (a helper defined in another cell); a statement with a call in it never runs
+  unless it sits in a graded cell, so a 100-epoch ``fit`` in an exploration cell costs
+  nothing.
+
+The result is a :class:`Program`: source units with the line ranges to run, sent to the
+worker as data. Parsing happens here, on the trusted side, with ``ast`` only.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+from dataclasses import dataclass, field
+
+from .notebook import Cell, SubmissionFile
+
+GRADED_TAG = "graded"
+_GRADED_LINE = re.compile(r"^#\s*GRADED\b\s*:?\s*(?P<label>.*)$", re.IGNORECASE)
+_MAGIC = re.compile(r"^(\s*)([%!].*)$")
+_BUILTINS = frozenset(dir(builtins))
+
+
+@dataclass
+class Unit:
+    """Code to run in the worker: ``lines`` None means the whole source."""
+
+    label: str
+    filename: str
+    source: str
+    lines: list[tuple[int, int]] | None = None
+    kind: str = "graded"  # graded | import | lookup | dependency
+
+    def as_data(self) -> dict:
+        return {
+            "label": self.label,
+            "filename": self.filename,
+            "source": self.source,
+            "lines": [list(r) for r in self.lines] if self.lines is not None else None,
+        }
+
+
+@dataclass
+class Program:
+    units: list[Unit] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # messages for the student
+    found_by_name: list[str] = field(default_factory=list)  # graded names looked up (tag lost)
+    defined: set[str] = field(default_factory=set)
+
+    def as_data(self) -> list[dict]:
+        return [u.as_data() for u in self.units]
+
+
+def is_graded(cell: Cell) -> bool:
+    return cell.kind == "code" and (GRADED_TAG in cell.tags or bool(_GRADED_LINE.match(cell.first_line)))
+
+
+def graded_label(cell: Cell) -> str:
+    match = _GRADED_LINE.match(cell.first_line)
+    return (match.group("label").strip() if match else "") or f"cell {cell.index + 1}"
+
+
+def clean_source(source: str) -> str:
+    """Blank out IPython magics and shell escapes (``%time``, ``!pip``), keeping line numbers."""
+    lines = source.split("\n")
+    if lines and lines[0].lstrip().startswith("%%"):
+        return "\n" * (len(lines) - 1)  # a cell magic: the whole cell is not Python
+    return "\n".join("" if _MAGIC.match(line) else line for line in lines)
+
+
+def defined_names(stmt: ast.stmt) -> set[str]:
+    """Names a top-level statement binds."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {stmt.name}
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in stmt.names if a.name != "*"}
+    targets: list[ast.expr] = []
+    if isinstance(stmt, ast.Assign):
+        targets = stmt.targets
+    elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
+        targets = [stmt.target]
+    names = set()
+    for target in targets:
+        names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    return names
+
+
+def used_names(stmt: ast.stmt) -> set[str]:
+    return {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _call_free(stmt: ast.stmt) -> bool:
+    return not any(isinstance(n, (ast.Call, ast.Await, ast.Yield, ast.YieldFrom)) for n in ast.walk(stmt))
+
+
+def _definition(stmt: ast.stmt) -> bool:
+    """Safe to run from a non-graded cell: a def/class, or an assignment without calls."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return all(_call_free(d) for d in stmt.decorator_list) and (
+            not isinstance(stmt, ast.ClassDef) or all(_call_free_expr(b) for b in stmt.bases)
+        )
+    return isinstance(stmt, (ast.Assign, ast.AnnAssign)) and _call_free(stmt)
+
+
+def _call_free_expr(node: ast.expr) -> bool:
+    return not any(isinstance(n, ast.Call) for n in ast.walk(node))
+
+
+@dataclass
+class _Stmt:
+    cell: Cell
+    node: ast.stmt
+    order: tuple[int, int]
+
+
+def build_program(submission: SubmissionFile, graded_names: tuple[str, ...]) -> Program:
+    """Select the units to run for ``submission``; never raises on bad student code."""
+    program = Program()
+    parsed: dict[int, tuple[str, ast.Module | None]] = {}
+    for cell in submission.cells:
+        if cell.kind != "code":
+            continue
+        source = clean_source(cell.source)
+        try:
+            parsed[cell.index] = (source, ast.parse(source))
+        except SyntaxError as exc:
+            parsed[cell.index] = (source, None)
+            if is_graded(cell):
+                program.problems.append(
+                    f"The graded cell '{graded_label(cell)}' has a syntax error on line "
+                    f"{exc.lineno}: {exc.msg}. Nothing in that cell could run."
+                )
+
+    graded_cells = [c for c in submission.cells if is_graded(c) and parsed.get(c.index, ("", None))[1]]
+    defined: set[str] = set()
+    for cell in graded_cells:
+        for stmt in parsed[cell.index][1].body:  # type: ignore[union-attr]
+            defined |= defined_names(stmt)
+
+    # every top-level statement of a non-graded cell, in notebook order
+    others: list[_Stmt] = []
+    for cell in submission.cells:
+        tree = parsed.get(cell.index, ("", None))[1]
+        if tree is None or is_graded(cell):
+            continue
+        others.extend(_Stmt(cell, s, (cell.index, i)) for i, s in enumerate(tree.body))
+
+    chosen: dict[tuple[int, int], _Stmt] = {}
+    for st in others:
+        if isinstance(st.node, (ast.Import, ast.ImportFrom)):
+            chosen[st.order] = st
+            defined |= defined_names(st.node)
+
+    def last_definition(name: str) -> _Stmt | None:
+        hits = [s for s in others if name in defined_names(s.node) and _definition(s.node)]
+        return hits[-1] if hits else None
+
+    for name in graded_names:
+        if name in defined:
+            continue
+        hit = last_definition(name)
+        if hit is not None:
+            chosen[hit.order] = hit
+            defined |= defined_names(hit.node)
+            program.found_by_name.append(name)
+
+    # pull in helpers the selected code uses, transitively
+    needed = set()
+    for cell in graded_cells:
+        for stmt in parsed[cell.index][1].body:  # type: ignore[union-attr]
+            needed |= used_names(stmt)
+    for st in chosen.values():
+        needed |= used_names(st.node)
+    seen: set[str] = set()
+    while needed - seen:
+        name = (needed - seen).pop()
+        seen.add(name)
+        if name in defined or name in _BUILTINS:
+            continue
+        hit = last_definition(name)
+        if hit is not None and hit.order not in chosen:
+            chosen[hit.order] = hit
+            defined |= defined_names(hit.node)
+            needed |= used_names(hit.node)
+
+    # units in notebook order: graded cells whole, other cells as line ranges
+    by_cell: dict[int, list[_Stmt]] = {}
+    for st in chosen.values():
+        by_cell.setdefault(st.cell.index, []).append(st)
+    for cell in submission.cells:
+        if cell.index in by_cell:
+            stmts = sorted(by_cell[cell.index], key=lambda s: s.order)
+            kinds = {"import" if isinstance(s.node, (ast.Import, ast.ImportFrom)) else "lookup" for s in stmts}
+            program.units.append(Unit(
+                label=f"cell {cell.index + 1}",
+                filename=f"<cell {cell.index + 1}>",
+                source=parsed[cell.index][0],
+                lines=[(s.node.lineno, s.node.end_lineno or s.node.lineno) for s in stmts],
+                kind="lookup" if "lookup" in kinds else "import",
+            ))
+        elif is_graded(cell) and parsed.get(cell.index, ("", None))[1] is not None:
+            program.units.append(Unit(
+                label=f"graded cell '{graded_label(cell)}'",
+                filename=f"<cell {cell.index + 1}>",
+                source=parsed[cell.index][0],
+            ))
+    program.defined = defined
+    missing = [n for n in graded_names if n not in defined]
+    for name in missing:
+        program.problems.append(
+            f"`{name}` is not defined anywhere in your submission: did you rename it, or delete its cell?"
+        )
+    return program

@@ -1,0 +1,139 @@
+"""The pytest plugin that turns a grading suite into scored checks.
+
+Points and visibility are data on a test (``@pytest.mark.points(2)``,
+``@pytest.mark.hidden``, ``@pytest.mark.target("accuracy")``), as pytest markers are
+meant to be used. The plugin deselects what a run should not see (hidden tests in
+``grader check``; other targets for ``grader.check("accuracy")``), provides the fixtures,
+and records each test's outcome and the message a student reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+
+from .checks import CheckFailed
+from .sandbox import WorkerLost
+from .submission import Submission
+
+
+@dataclass
+class TestOutcome:
+    name: str  # test function name (with parameters)
+    title: str  # first docstring line, or the name
+    points: float
+    hidden: bool
+    target: str | None
+    passed: bool = False
+    message: str = ""
+    seconds: float = 0.0
+    crashed: str | None = None  # WorkerLost status when the worker died during this test
+
+
+def _marker_value(item: pytest.Item, name: str, default: Any) -> Any:
+    marker = item.get_closest_marker(name)
+    if marker is None:
+        return default
+    return marker.args[0] if marker.args else True
+
+
+def student_message(excinfo: pytest.ExceptionInfo) -> tuple[str, str | None]:
+    """The text a student reads for a failed test, and the worker status if it died."""
+    exc = excinfo.value
+    if isinstance(exc, WorkerLost):
+        return f"Not graded: your code {exc}.", exc.status
+    if isinstance(exc, CheckFailed):
+        return str(exc), None
+    if isinstance(exc, AssertionError):
+        text = str(exc)
+        # pytest appends its own introspection after the author's message: keep the message
+        head = text.split("\nassert ", 1)[0].split("\nAssertionError", 1)[0]
+        return (head.strip() or "a check failed"), None
+    return f"The grader could not check this ({type(exc).__name__}: {exc}).", None
+
+
+class GradingPlugin:
+    """Registered with ``pytest.main(..., plugins=[plugin])`` for one submission."""
+
+    def __init__(self, make_submission: Any, profile: dict, seed: int,
+                 public_only: bool = False, targets: tuple[str, ...] = ()) -> None:
+        self.make_submission = make_submission
+        self._profile = profile
+        self._seed = seed
+        self.public_only = public_only
+        self.targets = targets
+        self.outcomes: dict[str, TestOutcome] = {}
+        self._submission: Submission | None = None
+        self.collect_errors: list[str] = []
+
+    # ------------------------------------------------------------------ hooks
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "points(n): points this check is worth (default 1)")
+        config.addinivalue_line("markers", "hidden: not shown to students, not run by grader check")
+        config.addinivalue_line("markers", "target(name): the graded name this check is about")
+
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        keep, drop = [], []
+        for item in items:
+            hidden = bool(item.get_closest_marker("hidden"))
+            target = _marker_value(item, "target", None)
+            if (self.public_only and hidden) or (self.targets and target not in self.targets):
+                drop.append(item)
+            else:
+                keep.append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+        for item in items:
+            doc = getattr(item.obj, "__doc__", None) or ""  # type: ignore[attr-defined]
+            title = doc.strip().split("\n", 1)[0].strip() or item.name
+            self.outcomes[item.name] = TestOutcome(
+                name=item.name, title=title, points=float(_marker_value(item, "points", 1.0)),
+                hidden=bool(item.get_closest_marker("hidden")), target=_marker_value(item, "target", None),
+            )
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collect_errors.append(str(report.longrepr)[-3000:])
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):  # type: ignore[no-untyped-def]
+        outcome = yield
+        report = outcome.get_result()
+        record = self.outcomes.get(item.name)
+        if record is None:
+            return
+        if report.when == "call" or (report.when == "setup" and report.failed):
+            record.seconds += call.duration
+            if report.passed:
+                record.passed = True
+            elif call.excinfo is not None:
+                record.passed = False
+                record.message, record.crashed = student_message(call.excinfo)
+        elif report.when == "setup" and report.skipped:
+            record.message = "skipped"
+
+    # ------------------------------------------------------------------ fixtures
+    @pytest.fixture(scope="session")
+    def submission(self) -> Submission:
+        if self._submission is None:
+            self._submission = self.make_submission()
+        return self._submission
+
+    @pytest.fixture(scope="session")
+    def profile(self) -> dict:
+        return dict(self._profile)
+
+    @pytest.fixture(scope="session")
+    def course_seed(self) -> int:
+        return self._seed
+
+    @pytest.fixture
+    def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
+        digest = hashlib.sha256(f"{self._seed}:{request.node.name}".encode()).digest()
+        return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+

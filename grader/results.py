@@ -1,0 +1,169 @@
+"""Writing results: Gradescope JSON, JUnit XML, a readable summary, the CSV gradebook.
+
+Every file is written atomically (a temporary file in the same folder, fsync, then
+``os.replace``), so a killed batch leaves either the old file or the new one, never half
+of one. A submission's ``results.json`` is written last: its presence means "graded",
+which is what ``grader grade`` checks to resume a batch.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from .grading import SubmissionResult
+
+RESULTS = "results.json"
+FULL = "result.full.json"  # everything, for the instructor and for resuming
+
+
+def atomic_write(path: Path, text: str | bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def gradescope(result: SubmissionResult) -> dict:
+    """Gradescope's results.json: score, execution_time, output, tests[]."""
+    tests = [
+        {
+            "name": t.title if t.title != t.name else t.name,
+            "score": t.score,
+            "max_score": t.max_score,
+            "status": t.status,
+            "output": t.output,
+            "visibility": "after_published" if t.hidden else "visible",
+        }
+        for t in result.tests.values()
+    ]
+    for q in result.manual:
+        tests.append({
+            "name": f"{q['name']} (explanation, graded by your instructor)",
+            "score": 0.0,
+            "max_score": q["points"],
+            "output": "Pending manual review." + ("" if q["answer"] else " No answer was found."),
+            "visibility": "visible",
+        })
+    output = summary(result, hidden=False)
+    return {
+        "score": result.score,
+        "execution_time": result.execution_time,
+        "output": output,
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+        "extra_data": {
+            "status": result.status,
+            "assignment": result.assignment,
+            "device": result.device,
+            "max_score": result.max_score,
+            "pending_manual_points": result.pending_points,
+        },
+    }
+
+
+def junit_xml(result: SubmissionResult) -> str:
+    failures = sum(1 for t in result.tests.values() if t.status != "passed")
+    suite = ET.Element("testsuite", {
+        "name": f"{result.assignment}:{result.submission}", "tests": str(len(result.tests)),
+        "failures": str(failures), "errors": "0" if result.status == "ok" else "1",
+        "time": f"{result.execution_time:.3f}",
+    })
+    for t in result.tests.values():
+        case = ET.SubElement(suite, "testcase", {
+            "classname": f"{result.assignment}.{result.submission}", "name": t.name, "time": f"{t.seconds:.3f}",
+        })
+        ET.SubElement(case, "properties")
+        props = case.find("properties")
+        assert props is not None
+        ET.SubElement(props, "property", {"name": "points", "value": f"{t.max_score:g}"})
+        ET.SubElement(props, "property", {"name": "score", "value": f"{t.score:g}"})
+        if t.status != "passed":
+            failure = ET.SubElement(case, "failure", {"message": t.output[:500]})
+            failure.text = t.output
+    if result.status != "ok":
+        out = ET.SubElement(suite, "system-err")
+        out.text = f"{result.status}: {result.message}"
+    root = ET.Element("testsuites")
+    root.append(suite)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def summary(result: SubmissionResult, hidden: bool = True) -> str:
+    """A plain-text report; ``hidden=False`` leaves out the messages of hidden checks."""
+    lines = [f"{result.submission}: {result.assignment or '?'}  "
+             f"score {result.score:g}/{result.max_score:g}  status {result.status}  device {result.device}"]
+    if result.pending_points:
+        lines.append(f"  + {result.pending_points:g} points of explanation questions pending manual review")
+    if result.message:
+        lines.append(f"  ! {result.message}")
+    for problem in result.problems:
+        lines.append(f"  ! {problem}")
+    for t in result.tests.values():
+        mark = "PASS" if t.status == "passed" else "FAIL"
+        lines.append(f"  [{mark}] {t.score:g}/{t.max_score:g}  {t.title}{'  (hidden)' if t.hidden else ''}")
+        if t.status != "passed" and t.output and (hidden or not t.hidden):
+            for line in t.output.splitlines()[:12]:
+                lines.append(f"         {line}")
+    return "\n".join(lines) + "\n"
+
+
+def write_submission(result: SubmissionResult, folder: Path) -> None:
+    """All per-submission files; results.json last (its presence marks the submission done)."""
+    from .manual import write_answers
+
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write(folder / "junit.xml", junit_xml(result))
+    atomic_write(folder / "summary.txt", summary(result))
+    if result.manual:
+        write_answers(result.manual, result.submission, folder / "manual_answers.md")
+    if result.worker_output:
+        atomic_write(folder / "worker_output.txt", result.worker_output)
+    atomic_write(folder / FULL, json.dumps(result.to_dict(), indent=2, default=str))
+    atomic_write(folder / RESULTS, json.dumps(gradescope(result), indent=2))
+
+
+def load_full(folder: Path) -> SubmissionResult | None:
+    """The result saved in ``folder``, or None when it is absent or unreadable."""
+    try:
+        if not (folder / RESULTS).is_file():
+            return None
+        return SubmissionResult.from_dict(json.loads((folder / FULL).read_text("utf-8")))
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def gradebook_csv(results: list[SubmissionResult]) -> str:
+    """One row per submission: submission, assignment, status, score, max_score, pending, tests."""
+    columns: list[str] = []
+    for r in results:
+        for name in r.tests:
+            if name not in columns:
+                columns.append(name)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["submission", "assignment", "status", "score", "max_score", "pending_manual", "message", *columns])
+    for r in sorted(results, key=lambda r: r.submission):
+        row = [r.submission, r.assignment or "", r.status, f"{r.score:g}", f"{r.max_score:g}",
+               f"{r.pending_points:g}", r.message]
+        row += [f"{r.tests[c].score:g}" if c in r.tests else "" for c in columns]
+        writer.writerow(row)
+    return buf.getvalue()

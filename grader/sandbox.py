@@ -1,0 +1,438 @@
+"""Starting, watching and ending a worker: the trusted side's grip on student code.
+
+A :class:`Sandbox` owns one worker process (``python -I -m grader.worker``) and talks to
+it over two pipes with :mod:`grader.protocol`. Limits are enforced twice, inside (rlimits,
+namespaces, uid; see :mod:`grader.confine`) and outside, by a watchdog thread that
+every 0.2 s checks the wall clock, the resident memory and task count of the whole
+process tree, and the scratch folder's size, and kills everything at the first excess.
+
+Ending is thorough: the worker runs in its own session, the grading process is a
+*child subreaper* (orphans of the worker, e.g. a double-forked daemon, are re-parented to
+it, so they stay findable), and when the worker runs under its own uid every process of
+that uid is killed too. After :meth:`Sandbox.close` nothing the submission started is
+alive.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import json
+import os
+import select
+import shutil
+import signal
+import struct
+import sys
+import sysconfig
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from . import protocol
+from .config import Limits
+
+PR_SET_CHILD_SUBREAPER = 36
+UID_BASE = 61000  # per-slot uids when the grader runs as root: 61000 + slot
+MAX_REPLY_BYTES = 2 * 1024**3
+
+
+class WorkerLost(Exception):
+    """The worker is gone (timeout, memory, crash); ``status`` and ``str()`` say why."""
+
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Isolation:
+    """What to hide from the worker and how to run it; built by the grading process."""
+
+    hide: list[str] = field(default_factory=list)
+    isolate: bool = True  # namespaces + hidden folders (when the OS allows)
+    slot: int = 0  # parallel job number: picks the uid and the cores
+    cores: list[int] | None = None
+    device: str = "cpu"
+    gpu_index: int | None = None
+
+
+def _become_subreaper() -> None:
+    try:
+        ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _keep_paths() -> list[str]:
+    """Folders the worker needs even when an ancestor is hidden: Python and its packages."""
+    import grader
+
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(grader.__file__).parent)}
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        paths.add(sysconfig.get_paths()[key])
+    import site
+
+    paths.update(site.getsitepackages())
+    # never sys.path as a whole: under pytest it holds the suite's own folder
+    paths.add(str(Path(sys.executable).resolve().parent))
+    return sorted(p for p in paths if p)
+
+
+def _worker_env(scratch: str, isolation: Isolation, threads: int) -> dict[str, str]:
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": scratch,
+        "TMPDIR": scratch,
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": os.path.join(scratch, ".matplotlib"),
+        "KERAS_HOME": os.path.join(scratch, ".keras"),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "OMP_NUM_THREADS": str(threads),
+        "OPENBLAS_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+        "TF_NUM_INTRAOP_THREADS": str(threads),
+        "TF_NUM_INTEROP_THREADS": str(max(1, min(2, threads))),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "GRADER_IN_WORKER": "1",
+        "GRADER_OFFLINE": "1",
+    }
+    if isolation.device == "gpu" and isolation.gpu_index is not None:
+        env["CUDA_VISIBLE_DEVICES"] = str(isolation.gpu_index)
+        env["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
+    else:
+        env["CUDA_VISIBLE_DEVICES"] = ""  # the CPU profile never touches a GPU
+    for key in ("LD_LIBRARY_PATH", "CUDA_HOME"):
+        if key in os.environ and isolation.device == "gpu":
+            env[key] = os.environ[key]
+    return env
+
+
+class _OutputDrain(threading.Thread):
+    """Reads the worker's stdout+stderr so it never blocks; keeps a bounded log."""
+
+    def __init__(self, fd: int, limit: int, on_excess: Any) -> None:
+        super().__init__(daemon=True)
+        self.fd, self.limit, self.on_excess = fd, limit, on_excess
+        self.head = bytearray()
+        self.tail = b""
+        self.total = 0
+
+    def run(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.fd, 1 << 16)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self.total += len(chunk)
+            if len(self.head) < 32768:
+                self.head += chunk[: 32768 - len(self.head)]
+            self.tail = (self.tail + chunk)[-8192:]
+            if self.total > self.limit:
+                self.on_excess(self.total)
+                break
+        os.close(self.fd)
+
+    def text(self) -> str:
+        text = self.head.decode("utf-8", "replace")
+        if self.total > len(self.head):
+            text += f"\n[... {self.total - len(self.head)} more bytes ...]\n" + self.tail.decode("utf-8", "replace")
+        return text
+
+
+class Sandbox:
+    """One worker process for one submission."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, limits: Limits, isolation: Isolation) -> None:
+        self.limits = limits
+        self.isolation = isolation
+        self.proc: psutil.Popen | None = None
+        self.reason: tuple[str, str] | None = None  # (status, message) once killed
+        self.report: dict[str, Any] = {}
+        self.started = 0.0
+        self.deadline = 0.0
+        self._lock = threading.Lock()
+        self.uid: int | None = UID_BASE + isolation.slot if os.geteuid() == 0 else None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        _become_subreaper()
+        self.scratch = tempfile.mkdtemp(prefix="grader-scratch-")
+        if self.uid is not None:
+            os.chown(self.scratch, self.uid, self.uid)
+        os.chmod(self.scratch, 0o700)
+        req_r, self._req_w = os.pipe()
+        self._resp_r, resp_w = os.pipe()
+        out_r, out_w = os.pipe()
+        threads = len(self.isolation.cores) if self.isolation.cores else (os.cpu_count() or 1)
+        hide = list(dict.fromkeys(self.isolation.hide + [tempfile.gettempdir(), "/dev/shm", "/var/tmp"]))
+        setup = {
+            "scratch": self.scratch,
+            "hide": [p for p in hide if p],
+            "keep": _keep_paths(),
+            "isolate": self.isolation.isolate,
+            "uid": self.uid,
+            "cores": self.isolation.cores,
+            "limits": {
+                "memory": self.limits.memory,
+                "output": self.limits.output,
+                # RLIMIT_NPROC counts every task of the uid: only meaningful with our own uid
+                "processes": self.limits.processes if self.uid is not None else None,
+                "cpu_seconds": int(self.limits.timeout * max(1, threads) + 30),
+            },
+        }
+        self.started = time.monotonic()
+        self.deadline = self.started + self.limits.timeout
+        self.proc = psutil.Popen(
+            [sys.executable, "-I", "-m", "grader.worker", str(req_r), str(resp_w)],
+            stdin=open(os.devnull, "rb"), stdout=out_w, stderr=out_w,  # noqa: SIM115
+            pass_fds=(req_r, resp_w), cwd=self.scratch, start_new_session=True,
+            env=_worker_env(self.scratch, self.isolation, threads),
+        )
+        for fd in (req_r, resp_w, out_w):
+            os.close(fd)
+        self.drain = _OutputDrain(out_r, self.limits.output, self._output_excess)
+        self.drain.start()
+        payload = json.dumps(setup).encode()
+        os.write(self._req_w, struct.pack("<I", len(payload)) + payload)
+        self._watch = threading.Thread(target=self._watchdog, daemon=True)
+        self._watch.start()
+        reply = self._read_reply(0)
+        self.report = reply.get("value", {})
+
+    def close(self) -> None:
+        """Say goodbye, then kill whatever is left of the worker's tree and uid."""
+        if self.proc is None:
+            return
+        try:
+            if self.proc.poll() is None and self.reason is None:
+                os.write(self._req_w, self._frame({"op": "bye", "id": -1}))
+                self.proc.wait(timeout=2)
+        except (OSError, psutil.TimeoutExpired):
+            pass
+        self.kill(None)
+        for fd in (self._req_w, self._resp_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.drain.join(timeout=2)
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def kill(self, reason: tuple[str, str] | None) -> None:
+        """Kill the worker's session, every descendant, and every process of its uid."""
+        with self._lock:
+            if reason is not None and self.reason is None:
+                self.reason = reason
+        assert self.proc is not None
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        for child in psutil.Process().children(recursive=True):
+            if child.pid == self.proc.pid or self._is_ours(child):
+                try:
+                    child.kill()
+                except psutil.Error:
+                    pass
+        if self.uid is not None:
+            _kill_uid(self.uid)
+        try:
+            self.proc.wait(timeout=5)
+        except psutil.TimeoutExpired:
+            pass
+        # reap re-parented orphans so none stays a zombie
+        for child in psutil.Process().children(recursive=False):
+            if child.status() == psutil.STATUS_ZOMBIE:
+                try:
+                    child.wait(timeout=0)
+                except psutil.Error:
+                    pass
+
+    def _is_ours(self, proc: psutil.Process) -> bool:
+        """A descendant of the grading process that the worker started (not a sibling job's)."""
+        try:
+            if self.uid is not None:
+                return proc.uids().real == self.uid
+            return proc.environ().get("GRADER_IN_WORKER") == "1" or proc.cwd().startswith(self.scratch)
+        except psutil.Error:
+            return False
+
+    # ------------------------------------------------------------------ watchdog
+    def _tree(self) -> list[psutil.Process]:
+        assert self.proc is not None
+        procs = [self.proc]
+        try:
+            procs += self.proc.children(recursive=True)
+        except psutil.Error:
+            pass
+        if self.uid is not None:  # escaped (setsid, double fork) but still ours
+            seen = {p.pid for p in procs}
+            procs += [p for p in psutil.Process().children(recursive=True)
+                      if p.pid not in seen and self._is_ours(p)]
+        return procs
+
+    def _watchdog(self) -> None:
+        assert self.proc is not None
+        last_disk = 0.0
+        while self.proc.poll() is None and self.reason is None:
+            now = time.monotonic()
+            if now > self.deadline:
+                self.kill(("timeout", f"ran longer than the {self.limits.timeout:g} s time limit"))
+                return
+            rss = tasks = 0
+            for proc in self._tree():
+                try:
+                    rss += proc.memory_info().rss
+                    tasks += proc.num_threads()
+                except psutil.Error:
+                    pass
+            if rss > self.limits.memory:
+                self.kill(("memory", f"used more than the {_mib(self.limits.memory)} memory limit"))
+                return
+            if tasks > self.limits.processes:
+                self.kill(("processes", f"started more than {self.limits.processes} processes/threads"))
+                return
+            if now - last_disk > 1.0:
+                last_disk = now
+                if _du(self.scratch, self.limits.disk) > self.limits.disk:
+                    self.kill(("disk", f"wrote more than the {_mib(self.limits.disk)} disk limit"))
+                    return
+            time.sleep(0.2)
+
+    def _output_excess(self, total: int) -> None:
+        self.kill(("output", f"printed more than the {_mib(self.limits.output)} output limit"))
+
+    # ------------------------------------------------------------------ requests
+    def _frame(self, request: dict) -> bytes:
+        data = protocol.encode(request)
+        return struct.pack("<Q", len(data)) + data
+
+    def request(self, request: dict, timeout: float | None = None) -> dict:
+        """Send one request and wait for its reply (until the worker's deadline)."""
+        if self.reason is not None:
+            raise WorkerLost(*self.reason)
+        request_id = next(self._ids)
+        request = dict(request, id=request_id)
+        try:
+            self._write_all(self._frame(request))
+        except (BrokenPipeError, OSError):
+            raise self._lost() from None
+        return self._read_reply(request_id)
+
+    def _write_all(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            _, ready, _ = select.select([], [self._req_w], [], max(0.0, self.deadline - time.monotonic()) + 1)
+            if not ready:
+                raise self._lost()
+            written = os.write(self._req_w, view[: 1 << 20])
+            view = view[written:]
+
+    def _read_exact(self, n: int) -> bytes:
+        chunks, size = [], 0
+        while size < n:
+            remaining = self.deadline - time.monotonic()
+            ready, _, _ = select.select([self._resp_r], [], [], max(0.05, min(remaining + 1, 1.0)))
+            if not ready:
+                if self.reason is not None or self.proc.poll() is not None:  # type: ignore[union-attr]
+                    raise self._lost()
+                if remaining < -1:
+                    self.kill(("timeout", f"ran longer than the {self.limits.timeout:g} s time limit"))
+                    raise self._lost()
+                continue
+            chunk = os.read(self._resp_r, min(n - size, 1 << 20))
+            if not chunk:
+                raise self._lost()
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+
+    def _read_reply(self, request_id: int) -> dict:
+        while True:
+            (length,) = struct.unpack("<Q", self._read_exact(8))
+            if length > MAX_REPLY_BYTES:
+                self.kill(("error", "sent a reply larger than 2 GiB"))
+                raise self._lost()
+            try:
+                reply = protocol.decode(self._read_exact(length))
+            except (protocol.ProtocolError, struct.error, ValueError) as exc:
+                self.kill(("error", f"broke the grading protocol ({exc})"))
+                raise self._lost() from None
+            if not isinstance(reply, dict):
+                self.kill(("error", "broke the grading protocol (reply is not a dict)"))
+                raise self._lost()
+            if reply.get("id") == request_id:
+                return reply
+            # a stale or forged frame: ignore it, the real reply is still to come
+
+    def _lost(self) -> WorkerLost:
+        assert self.proc is not None
+        try:
+            code = self.proc.wait(timeout=3)
+        except psutil.TimeoutExpired:
+            self.kill(("error", "stopped answering"))
+            code = None
+        if self.reason is not None:
+            return WorkerLost(*self.reason)
+        if code is not None and code < 0:
+            sig = signal.Signals(-code).name
+            if -code == signal.SIGXFSZ:
+                return WorkerLost("output", f"wrote a file larger than the {_mib(self.limits.output)} limit")
+            if -code == signal.SIGXCPU:
+                return WorkerLost("timeout", "used up its CPU time limit")
+            return WorkerLost("error", f"crashed (killed by {sig})")
+        return WorkerLost("error", f"exited (code {code}) while being graded: do not call sys.exit/os._exit in graded code")
+
+    @property
+    def output(self) -> str:
+        return self.drain.text() if hasattr(self, "drain") else ""
+
+
+def _kill_uid(uid: int) -> None:
+    """Kill every process of ``uid``: a forked helper takes the uid and calls kill(-1)."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        try:
+            os.setgid(uid)
+            os.setuid(uid)
+            os.kill(-1, signal.SIGKILL)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def _du(path: str, stop_at: int) -> int:
+    total = 0
+    stack = [path]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(entry.path)
+                        else:
+                            total += entry.stat(follow_symlinks=False).st_blocks * 512
+                    except OSError:
+                        pass
+                    if total > stop_at:
+                        return total
+        except OSError:
+            pass
+    return total
+
+
+def _mib(n: int) -> str:
+    return f"{n / 1024**3:g} GiB" if n >= 1024**3 else f"{n / 1024**2:g} MiB"

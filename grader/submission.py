@@ -1,0 +1,229 @@
+"""The ``submission`` fixture: the trusted side's handle on a student's running code.
+
+Every method sends a request to the worker (:mod:`grader.sandbox`) and turns the reply
+into plain data, a failed check with a message for the student, or :class:`WorkerLost`.
+Models come back as config + weights and are rebuilt here with Keras' safe mode after an
+allow-list check of the config (no Lambda, no custom or non-Keras classes), so no code of
+the student's ever runs on this side.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import textwrap
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from .checks import CheckFailed
+from .sandbox import Sandbox, WorkerLost
+
+__all__ = ["Submission", "Outcome", "ModelObservation", "HistoryObservation", "SubmissionError", "WorkerLost"]
+
+_HINTS = {
+    "NameError": "graded cells run on their own, without the other cells of your notebook: "
+                 "define or import everything a graded function uses inside graded cells",
+    "ModuleNotFoundError": "only the course's packages are installed on the grader",
+    "MemoryError": "your code needed more memory than the grader allows",
+    "SystemExit": "don't call sys.exit()/exit() in graded code",
+    "KeyboardInterrupt": "don't raise KeyboardInterrupt in graded code",
+}
+_DENIED_CLASSES = {"Lambda", "TFSMLayer"}
+
+
+class SubmissionError(CheckFailed):
+    """The student's code raised, is missing, or returned something that is not data."""
+
+
+@dataclass
+class Outcome:
+    value: Any
+    stdout: str
+    seconds: float
+
+
+@dataclass
+class ModelObservation:
+    """A model as the worker described it; ``.model`` rebuilds it on the trusted side."""
+
+    name: str
+    config: dict
+    weights: list[np.ndarray]
+    compile_config: dict | None
+    stdout: str = ""
+
+    @cached_property
+    def model(self) -> Any:
+        """A ``keras.Model`` rebuilt from config (safe mode), weights set, compiled if it was."""
+        import keras
+
+        check_model_config(self.config, self.name)
+        try:
+            model = keras.models.model_from_json(json.dumps(self.config))
+        except Exception as exc:  # noqa: BLE001 - any failure is the submission's
+            raise CheckFailed(f"the model returned by {self.name} cannot be rebuilt from its config: {exc}") from None
+        if self.weights:
+            try:
+                model.set_weights(self.weights)
+            except Exception as exc:  # noqa: BLE001
+                raise CheckFailed(f"the weights of the model returned by {self.name} do not fit its layers: {exc}") from None
+        if self.compile_config and "error" not in self.compile_config:
+            check_model_config(self.compile_config, self.name)
+            try:
+                model.compile_from_config(self.compile_config)
+            except Exception as exc:  # noqa: BLE001
+                raise CheckFailed(f"the compile settings of the model returned by {self.name} cannot be used: {exc}") from None
+        return model
+
+    @property
+    def compiled(self) -> bool:
+        return bool(self.compile_config) and "error" not in (self.compile_config or {})
+
+
+@dataclass
+class HistoryObservation:
+    history: dict[str, list[float]]
+    params: dict[str, Any]
+    epoch: list[int]
+    model_data: dict | None
+    name: str
+    stdout: str = ""
+
+    @cached_property
+    def model(self) -> ModelObservation | None:
+        return _model_observation(self.model_data, self.name, "") if self.model_data else None
+
+
+def check_model_config(config: Any, name: str) -> None:
+    """Refuse anything in a Keras config that is not a built-in Keras object."""
+    stack = [config]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            cls = node.get("class_name")
+            module = node.get("module")
+            if isinstance(cls, str) and module is not None:
+                if not isinstance(module, str) or not (module == "keras" or module.startswith("keras.")):
+                    raise CheckFailed(f"the model returned by {name} uses {cls} from {module!r}: only built-in Keras layers can be graded")
+                if cls in _DENIED_CLASSES or cls == "function" or node.get("registered_name") not in (None, cls):
+                    raise CheckFailed(f"the model returned by {name} uses {cls} ({node.get('registered_name') or module}): "
+                                      "custom layers, Lambda layers and custom functions can't be graded; use built-in Keras layers")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+def _model_observation(data: Any, name: str, stdout: str) -> ModelObservation:
+    if not isinstance(data, dict) or not isinstance(data.get("config"), str):
+        raise CheckFailed(f"{name} did not return a Keras model")
+    try:
+        config = json.loads(data["config"])
+        compile_config = json.loads(data["compile_config"]) if data.get("compile_config") else None
+    except (TypeError, ValueError):
+        raise CheckFailed(f"the model returned by {name} has an unreadable config") from None
+    weights = data.get("weights") or []
+    if not isinstance(weights, list) or not all(isinstance(w, np.ndarray) for w in weights):
+        raise CheckFailed(f"the model returned by {name} has unreadable weights")
+    return ModelObservation(name, config, weights, compile_config, stdout)
+
+
+@dataclass
+class Submission:
+    """Proxy to the student's code; one per graded submission (pytest session scope)."""
+
+    sandbox: Sandbox | None
+    problems: list[str] = field(default_factory=list)  # from reading/selecting the code
+    load_errors: list[dict] = field(default_factory=list)  # from running the graded cells
+    unreadable: str | None = None  # the file could not be read at all
+    names: list[str] = field(default_factory=list)
+
+    # ------------------------------------------------------------------ plumbing
+    def _ask(self, request: dict, what: str) -> dict:
+        if self.unreadable:
+            raise SubmissionError(f"Not graded: {self.unreadable}")
+        if self.sandbox is None:
+            raise SubmissionError("Not graded: the submission could not be started")
+        reply = self.sandbox.request(request)
+        if reply.get("missing"):
+            raise SubmissionError(self._missing_message(request.get("name", "?")))
+        if "not_plain" in reply:
+            raise SubmissionError(
+                f"{what} returned something the grader cannot read ({reply['not_plain']}); "
+                "return numbers, strings, lists or numpy arrays"
+            )
+        if not reply.get("ok"):
+            raise SubmissionError(self._error_message(what, reply.get("error") or {}, reply.get("stdout", "")))
+        return reply
+
+    def _missing_message(self, name: str) -> str:
+        message = f"`{name}` is not defined in your submission: did you rename it or delete its cell?"
+        related = [e for e in self.load_errors if e.get("type") != "NameError" or name in e.get("message", "")]
+        if related:
+            first = related[0]
+            message += f" Running your {first['label']} failed: {first['type']}: {first['message']}"
+            if first.get("where"):
+                message += f" ({first['where']})"
+        return message
+
+    @staticmethod
+    def _error_message(what: str, error: dict, stdout: str) -> str:
+        kind = str(error.get("type", "Error"))
+        message = f"{what} raised {kind}: {error.get('message', '')}"
+        if error.get("where"):
+            message += f" ({error['where']})"
+        if kind in _HINTS:
+            message += f". Hint: {_HINTS[kind]}"
+        return message
+
+    @staticmethod
+    def _describe(name: str, args: tuple, kwargs: dict) -> str:
+        return f"{name}(...)" if args or kwargs else f"{name}()"
+
+    # ------------------------------------------------------------------ the suite's API
+    def run(self, name: str, *args: Any, **kwargs: Any) -> Outcome:
+        """Call ``name`` with plain-data arguments; the value, what it printed, and its time."""
+        reply = self._ask({"op": "call", "name": name, "args": list(args), "kwargs": kwargs},
+                          self._describe(name, args, kwargs))
+        return Outcome(reply.get("value"), str(reply.get("stdout", "")), float(reply.get("seconds", 0.0)))
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call ``name`` and return its (plain data) value."""
+        return self.run(name, *args, **kwargs).value
+
+    def value(self, name: str) -> Any:
+        """A module-level value of the submission, as plain data."""
+        return self._ask({"op": "value", "name": name}, f"`{name}`").get("value")
+
+    def defines(self, name: str) -> bool:
+        if self.unreadable or self.sandbox is None:
+            return False
+        return bool(self.sandbox.request({"op": "defines", "name": name}).get("value"))
+
+    def model(self, name: str, *args: Any, **kwargs: Any) -> ModelObservation:
+        """Call a model factory; the model comes back as config + weights + compile config."""
+        reply = self._ask({"op": "call", "name": name, "args": list(args), "kwargs": kwargs, "observe": "model"},
+                          self._describe(name, args, kwargs))
+        return _model_observation(reply.get("value"), name, str(reply.get("stdout", "")))
+
+    def history(self, name: str, *args: Any, **kwargs: Any) -> HistoryObservation:
+        """Call a training function that returns a keras History; get it as data."""
+        reply = self._ask({"op": "call", "name": name, "args": list(args), "kwargs": kwargs, "observe": "history"},
+                          self._describe(name, args, kwargs))
+        data = reply.get("value")
+        ok = isinstance(data, dict) and isinstance(data.get("history"), dict) and all(
+            isinstance(v, list) and all(isinstance(x, float) for x in v) for v in data["history"].values()
+        )
+        if not ok:
+            raise SubmissionError(f"{name} did not return a History (what model.fit returns)")
+        return HistoryObservation(data["history"], dict(data.get("params") or {}), list(data.get("epoch") or []),
+                                  data.get("model"), name, str(reply.get("stdout", "")))
+
+    def probe(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run ``func(ns, *args, **kwargs)`` in the worker and return its plain-data result."""
+        source = textwrap.dedent(inspect.getsource(func))
+        reply = self._ask({"op": "probe", "source": source, "func": func.__name__, "args": list(args), "kwargs": kwargs},
+                          "your code")
+        return reply.get("value")

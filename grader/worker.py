@@ -1,0 +1,265 @@
+"""The worker: the only process where a student's code runs.
+
+Started by :mod:`grader.sandbox` as ``python -I -m grader.worker IN_FD OUT_FD``. Order
+matters and is the reason this module imports only the standard library at the top:
+
+1. read the setup (limits, paths to hide, uid) from the request pipe;
+2. confine itself while still single-threaded (:func:`grader.confine.confine`): network and
+   mount namespaces, hidden course/output/data folders, another uid, resource limits;
+3. only then import numpy, run the selected cells, and answer requests.
+
+Everything here is *untrusted once student code has run*: the student can patch any of
+it. That is fine by design: the trusted side only accepts plain data through
+:mod:`grader.protocol` and judges it itself; a forged answer is no better for the
+student than what their own function could have returned.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+import os
+import struct
+import sys
+import time
+import traceback
+from typing import Any
+
+OUTPUT_CAPTURE = 256 * 1024  # characters of a call's stdout kept and sent back
+
+
+class _Capture(io.TextIOBase):
+    """Bounded stand-in for sys.stdout/stderr during a call (keeps the head and the end)."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+        self.dropped = 0
+        self.tail = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        text = str(text)
+        if self.size < OUTPUT_CAPTURE:
+            keep = text[: OUTPUT_CAPTURE - self.size]
+            self.parts.append(keep)
+            self.size += len(keep)
+            text = text[len(keep):]
+        if text:
+            self.dropped += len(text)
+            self.tail = (self.tail + text)[-4096:]
+        return len(text)
+
+    def getvalue(self) -> str:
+        value = "".join(self.parts)
+        if self.dropped:
+            value += f"\n[... {self.dropped} characters not shown ...]\n{self.tail}"
+        return value
+
+
+def _read_setup(fd: int) -> dict:
+    header = os.read(fd, 4)
+    while len(header) < 4:
+        more = os.read(fd, 4 - len(header))
+        if not more:
+            raise SystemExit(3)
+        header += more
+    (length,) = struct.unpack("<I", header)
+    data = b""
+    while len(data) < length:
+        chunk = os.read(fd, length - len(data))
+        if not chunk:
+            raise SystemExit(3)
+        data += chunk
+    return json.loads(data)
+
+
+def _where(tb: Any) -> str:
+    """The innermost frame of the student's code (a ``<cell N>`` file), for the message."""
+    place = ""
+    for frame in traceback.extract_tb(tb):
+        if frame.filename.startswith("<cell"):
+            place = f"{frame.filename.strip('<>')}, line {frame.lineno}"
+            if frame.line:
+                place += f": {frame.line.strip()}"
+    return place
+
+
+def _error(exc: BaseException) -> dict:
+    try:
+        message = str(exc)
+    except Exception:  # noqa: BLE001 - a hostile __str__
+        message = "<unprintable>"
+    return {"type": type(exc).__name__, "message": message[:2000], "where": _where(exc.__traceback__)}
+
+
+class Worker:
+    def __init__(self, fd_in: int, fd_out: int) -> None:
+        from . import protocol  # numpy comes in here, after confinement
+
+        self.protocol = protocol
+        self.rfile = os.fdopen(fd_in, "rb", buffering=0)
+        self.wfile = os.fdopen(fd_out, "wb", buffering=0)
+        self.ns: dict[str, Any] = {"__name__": "__submission__", "__builtins__": __builtins__}
+
+    # ------------------------------------------------------------------ running cells
+    def load(self, units: list[dict]) -> dict:
+        errors = []
+        for unit in units:
+            try:
+                tree = ast.parse(unit["source"], unit["filename"])
+            except SyntaxError as exc:
+                errors.append({"label": unit["label"], "type": "SyntaxError", "message": str(exc), "where": ""})
+                continue
+            ranges = unit["lines"]
+            for stmt in tree.body:
+                if ranges is not None and not any(a <= stmt.lineno <= b for a, b in ranges):
+                    continue
+                code = compile(ast.Module([stmt], type_ignores=[]), unit["filename"], "exec")
+                out = _Capture()
+                try:
+                    sys.stdout = sys.stderr = out
+                    exec(code, self.ns)  # noqa: S102 - this is the point of the worker
+                except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt too
+                    err = _error(exc)
+                    err["label"] = unit["label"]
+                    errors.append(err)
+                finally:
+                    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        names = sorted(k for k in self.ns if not k.startswith("__"))
+        return {"errors": errors, "names": names}
+
+    # ------------------------------------------------------------------ observations
+    def observe(self, value: Any, kind: str) -> Any:
+        if kind == "model":
+            return self.model_data(value)
+        if kind == "history":
+            return self.history_data(value)
+        return self.plain(value)
+
+    def plain(self, value: Any) -> Any:
+        """Tensors become arrays; everything else must already be plain data."""
+        if hasattr(value, "numpy") and type(value).__module__.startswith(("tensorflow", "keras")):
+            value = value.numpy()
+        if isinstance(value, (list, tuple)):
+            converted = [self.plain(v) for v in value]
+            return tuple(converted) if isinstance(value, tuple) else converted
+        if isinstance(value, dict):
+            return {k: self.plain(v) for k, v in value.items()}
+        return value
+
+    def model_data(self, model: Any) -> dict:
+        import keras
+
+        if not isinstance(model, keras.Model):
+            raise TypeError(f"expected a keras Model, got {type(model).__module__}.{type(model).__qualname__}")
+        compile_config = None
+        if getattr(model, "compiled", False) or getattr(model, "optimizer", None) is not None:
+            try:
+                compile_config = json.dumps(model.get_compile_config(), default=repr)
+            except Exception as exc:  # noqa: BLE001 - report, don't crash
+                compile_config = json.dumps({"error": f"{type(exc).__name__}: {exc}"})
+        return {
+            "config": model.to_json(),
+            "weights": [w for w in model.get_weights()],
+            "compile_config": compile_config,
+            "built": bool(model.built),
+        }
+
+    def history_data(self, history: Any) -> dict:
+        raw = getattr(history, "history", None)
+        if not isinstance(raw, dict):
+            raise TypeError(f"expected a keras History (what model.fit returns), got {type(history).__qualname__}")
+        data = {str(k): [float(x) for x in v] for k, v in raw.items()}
+        params = {str(k): v for k, v in (getattr(history, "params", None) or {}).items()
+                  if isinstance(v, (int, float, str, bool)) or v is None}
+        epoch = [int(e) for e in (getattr(history, "epoch", None) or [])]
+        model = getattr(history, "model", None)
+        return {"history": data, "params": params, "epoch": epoch,
+                "model": self.model_data(model) if model is not None else None}
+
+    # ------------------------------------------------------------------ requests
+    def call(self, request: dict) -> dict:
+        name = request.get("name")
+        if request["op"] == "probe":
+            scope: dict[str, Any] = {"__name__": "__probe__"}
+            exec(compile(request["source"], "<probe>", "exec"), scope)  # noqa: S102
+            target = scope[request["func"]]
+            args = [self.ns, *request.get("args", [])]
+        else:
+            if name not in self.ns:
+                return {"ok": False, "missing": True}
+            target = self.ns[name]
+            if request["op"] == "value":
+                return {"ok": True, "value": self.observe(target, request.get("observe", "data")), "stdout": "", "seconds": 0.0}
+            args = request.get("args", [])
+            if not callable(target):
+                return {"ok": False, "error": {"type": "TypeError", "message": f"{name} is a {type(target).__name__}, not a function", "where": ""}}
+        out = _Capture()
+        start = time.perf_counter()
+        try:
+            sys.stdout = sys.stderr = out
+            value = target(*args, **request.get("kwargs", {}))
+        except BaseException as exc:  # noqa: BLE001
+            sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+            return {"ok": False, "error": _error(exc), "stdout": out.getvalue()}
+        finally:
+            sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        seconds = time.perf_counter() - start
+        return {"ok": True, "value": self.observe(value, request.get("observe", "data")),
+                "stdout": out.getvalue(), "seconds": seconds}
+
+    def handle(self, request: dict) -> dict:
+        op = request.get("op")
+        if op == "load":
+            return {"ok": True, "value": self.load(request["units"])}
+        if op == "defines":
+            return {"ok": True, "value": request["name"] in self.ns}
+        if op in ("call", "value", "probe"):
+            return self.call(request)
+        return {"ok": False, "error": {"type": "ProtocolError", "message": f"unknown op {op!r}", "where": ""}}
+
+    def serve(self) -> None:
+        protocol = self.protocol
+        while True:
+            try:
+                request = protocol.read_frame(self.rfile, 1 << 34)
+            except EOFError:
+                return
+            if request.get("op") == "bye":
+                return
+            try:
+                reply = self.handle(request)
+            except BaseException as exc:  # noqa: BLE001
+                reply = {"ok": False, "error": _error(exc)}
+            reply["id"] = request.get("id")
+            try:
+                data = protocol.encode(reply)
+            except protocol.NotPlainData as exc:
+                data = protocol.encode({"id": request.get("id"), "ok": False, "not_plain": str(exc),
+                                        "stdout": reply.get("stdout", "")})
+            except BaseException as exc:  # noqa: BLE001 - e.g. a hostile __float__
+                data = protocol.encode({"id": request.get("id"), "ok": False, "not_plain": f"could not be read: {type(exc).__name__}: {exc}"})
+            self.wfile.write(struct.pack("<Q", len(data)) + data)
+
+
+def main() -> None:
+    fd_in, fd_out = int(sys.argv[1]), int(sys.argv[2])
+    setup = _read_setup(fd_in)
+    from .confine import confine
+
+    report = confine(setup)
+    worker = Worker(fd_in, fd_out)
+    # first frame back: how the confinement went (the trusted side records it)
+    worker.wfile.write(b"")
+    data = worker.protocol.encode({"id": 0, "ok": True, "value": report})
+    worker.wfile.write(struct.pack("<Q", len(data)) + data)
+    worker.serve()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
