@@ -8,10 +8,11 @@ The rules (docs/AUTHORING.md):
   looked up by name among all top-level definitions (the tag was lost, the cell copied,
   the notebook re-created, or the submission is a ``.py``): the last definition wins, as
   it would when running the notebook top to bottom;
-* the top-level functions, classes and *call-free* constants that the selected code uses
-  come along (a helper defined in another cell); a statement with a call in it never runs
-  unless it sits in a graded cell, so a 100-epoch ``fit`` in an exploration cell costs
-  nothing.
+* the top-level functions, classes and constants that the selected code uses come along
+  (a helper defined in another cell), unless they call something that trains, evaluates,
+  loads data or waits (:data:`EXPENSIVE`, by name): a 100-epoch ``fit`` in an exploration
+  cell never runs and costs nothing. Expressions and bare calls outside graded cells never
+  run at all.
 
 The result is a :class:`Program`: source units with the line ranges to run, sent to the
 worker as data. Parsing happens here, on the trusted side, with ``ast`` only.
@@ -100,21 +101,34 @@ def used_names(stmt: ast.stmt) -> set[str]:
     return {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
-def _call_free(stmt: ast.stmt) -> bool:
-    return not any(isinstance(n, (ast.Call, ast.Await, ast.Yield, ast.YieldFrom)) for n in ast.walk(stmt))
+# calls that train, evaluate, load data or wait: never run from a non-graded cell
+EXPENSIVE = frozenset({
+    "fit", "fit_generator", "evaluate", "predict", "train_on_batch", "load_data", "load_mnist",
+    "load_fashion_mnist", "load_ascent", "sleep", "input", "show", "savefig", "system", "run", "Popen",
+})
+
+
+def _called_name(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+
+
+def _cheap(node: ast.AST) -> bool:
+    """No call in ``node`` trains, evaluates, loads data or waits (by the called name)."""
+    return not any(isinstance(n, ast.Call) and _called_name(n) in EXPENSIVE for n in ast.walk(node)) and not any(
+        isinstance(n, (ast.Await, ast.Yield, ast.YieldFrom)) for n in ast.walk(node))
 
 
 def _definition(stmt: ast.stmt) -> bool:
-    """Safe to run from a non-graded cell: a def/class, or an assignment without calls."""
-    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return all(_call_free(d) for d in stmt.decorator_list) and (
-            not isinstance(stmt, ast.ClassDef) or all(_call_free_expr(b) for b in stmt.bases)
-        )
-    return isinstance(stmt, (ast.Assign, ast.AnnAssign)) and _call_free(stmt)
+    """Runnable from a non-graded cell: a def/class, or a cheap assignment.
 
-
-def _call_free_expr(node: ast.expr) -> bool:
-    return not any(isinstance(n, ast.Call) for n in ast.walk(node))
+    The body of a def is not run by defining it, so only decorators and bases count.
+    """
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return all(_cheap(d) for d in stmt.decorator_list)
+    if isinstance(stmt, ast.ClassDef):
+        return all(_cheap(d) for d in [*stmt.decorator_list, *stmt.bases])
+    return isinstance(stmt, (ast.Assign, ast.AnnAssign)) and _cheap(stmt)
 
 
 @dataclass

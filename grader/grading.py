@@ -145,11 +145,18 @@ def grade_file(
             holder["lost"] = exc
             return Submission(None, program.problems, unreadable=f"your code {exc} while its cells were run")
         value = loaded.get("value") or {}
-        return Submission(box, list(program.problems), list(value.get("errors", [])), names=list(value.get("names", [])))
+        made = Submission(box, list(program.problems), list(value.get("errors", [])), names=list(value.get("names", [])))
+        holder["submission"] = made
+        return made
 
+    suite = spec.suite
+    if not suite.is_file():  # a student's copy of the course: only the public checks exist
+        from .release import public_suite_path
+
+        suite, public_only = public_suite_path(course, spec), True
     plugin = GradingPlugin(make_submission, course.profile(spec, device), course.seed, public_only, targets)
-    args = [str(spec.suite), "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--no-header",
-            "-W", "ignore::DeprecationWarning", f"--rootdir={spec.suite.parent}"]
+    args = [str(suite), "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--no-header",
+            "-W", "ignore::DeprecationWarning", f"--rootdir={suite.parent}"]
     quiet = open(os.devnull, "w")  # noqa: SIM115 - pytest's terminal output is not the result
     try:
         from contextlib import redirect_stdout
@@ -161,7 +168,7 @@ def grade_file(
         if box is not None:
             box.close()
     if plugin.collect_errors or exit_code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
-        raise RuntimeError(f"the grading suite {spec.suite} could not run: {' '.join(plugin.collect_errors)[:3000]}")
+        raise RuntimeError(f"the grading suite {suite} could not run: {' '.join(plugin.collect_errors)[:3000]}")
     return _result(path, spec, sub, program, plugin.outcomes, holder, unreadable, device, start)
 
 
@@ -187,6 +194,9 @@ def _result(path: Path, spec: Assignment, sub: SubmissionFile | None, program: A
         crashed = [o for o in outcomes.values() if o.crashed]
         if crashed:
             reason = (crashed[0].crashed or "error", crashed[0].message)
+    made = holder.get("submission")
+    if reason is None and made is not None and made.memory_errors:
+        reason = ("memory", "ran out of memory (MemoryError) under the memory limit")
     if reason is not None:
         kind, text = reason
         status = kind if kind in STATUSES else "error"
@@ -196,9 +206,7 @@ def _result(path: Path, spec: Assignment, sub: SubmissionFile | None, program: A
         problems = list(sub.warnings) + problems
     if program is not None and program.found_by_name:
         problems.append("found by name (their cell had lost its `graded` tag): " + ", ".join(program.found_by_name))
-    load_errors = []
-    if box is not None and holder.get("submission_errors"):
-        load_errors = holder["submission_errors"]
+    load_errors = made.load_errors if made is not None else []
     return SubmissionResult(
         submission=_safe_name(path.stem),
         path=str(path),

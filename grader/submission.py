@@ -139,6 +139,7 @@ class Submission:
     load_errors: list[dict] = field(default_factory=list)  # from running the graded cells
     unreadable: str | None = None  # the file could not be read at all
     names: list[str] = field(default_factory=list)
+    memory_errors: int = 0  # MemoryError raised by the student's code (status "memory")
 
     # ------------------------------------------------------------------ plumbing
     def _ask(self, request: dict, what: str) -> dict:
@@ -150,11 +151,15 @@ class Submission:
         if reply.get("missing"):
             raise SubmissionError(self._missing_message(request.get("name", "?")))
         if "not_plain" in reply:
+            if "builtins.ellipsis" in str(reply["not_plain"]):
+                raise SubmissionError(f"{what} is still `...`: replace the stub with your answer")
             raise SubmissionError(
                 f"{what} returned something the grader cannot read ({reply['not_plain']}); "
                 "return numbers, strings, lists or numpy arrays"
             )
         if not reply.get("ok"):
+            if (reply.get("error") or {}).get("type") == "MemoryError":
+                self.memory_errors += 1
             raise SubmissionError(self._error_message(what, reply.get("error") or {}, reply.get("stdout", "")))
         return reply
 

@@ -231,25 +231,33 @@ Write the four functions below; each returns an integer.
 graded("dense_param_count", """
 def dense_param_count(n_inputs, units):
     \"\"\"Weights of Dense(units) on n_inputs inputs, biases included.\"\"\"
-    return n_inputs * units + units  # SOLUTION
+    # BEGIN SOLUTION
+    return n_inputs * units + units
+    # END SOLUTION
 """, "dense_param_count")
 
 graded("conv2d_param_count", """
 def conv2d_param_count(in_channels, filters, kernel_size):
     \"\"\"Weights of Conv2D(filters, kernel_size) (square kernel) on in_channels channels, biases included.\"\"\"
-    return filters * (kernel_size * kernel_size * in_channels + 1)  # SOLUTION
+    # BEGIN SOLUTION
+    return filters * (kernel_size * kernel_size * in_channels + 1)
+    # END SOLUTION
 """, "conv2d_param_count")
 
 graded("conv_output_size", """
 def conv_output_size(size, kernel_size):
     \"\"\"Side of the output of a kernel_size x kernel_size convolution, valid padding, stride 1.\"\"\"
-    return size - kernel_size + 1  # SOLUTION
+    # BEGIN SOLUTION
+    return size - kernel_size + 1
+    # END SOLUTION
 """, "conv_output_size")
 
 graded("pool_output_size", """
 def pool_output_size(size, pool_size=2):
     \"\"\"Side of the output of MaxPooling2D(pool_size) on a size x size input.\"\"\"
-    return size // pool_size  # SOLUTION
+    # BEGIN SOLUTION
+    return size // pool_size
+    # END SOLUTION
 """, "pool_output_size")
 
 code("""

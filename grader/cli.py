@@ -1,0 +1,178 @@
+"""The ``grader`` command: grade, check, validate, release (and the instructor's tools)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from .config import ConfigError, Course, load_course
+
+
+def _limits(args: argparse.Namespace) -> dict:
+    return {k: getattr(args, k) for k in ("timeout", "memory", "processes") if getattr(args, k, None) is not None}
+
+
+def _add_limits(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--timeout", type=float, help="seconds a submission's code may run (default: autograder.toml)")
+    p.add_argument("--memory", help="memory limit, e.g. 3GiB (default: autograder.toml)")
+    p.add_argument("--processes", type=int, help="processes/threads limit (default: autograder.toml)")
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+    fmt = "  ".join(f"{{:{'<' if i == 0 else '<'}{w}}}" for i, w in enumerate(widths))
+    lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
+    lines += [fmt.format(*(str(x) for x in row)) for row in rows]
+    return "\n".join(lines)
+
+
+def cmd_grade(args: argparse.Namespace, course: Course) -> int:
+    from .batch import grade_batch
+    from .device import choose
+
+    device = choose(args.device)
+    out = Path(args.out)
+    start = time.perf_counter()
+    bar = None
+    if sys.stderr.isatty() and not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(unit="submission", desc="grading", file=sys.stderr)
+    log = (lambda s: None) if (bar or args.quiet) else (lambda s: print(s, file=sys.stderr))
+    results = grade_batch(
+        [Path(p) for p in args.paths], course, out, args.assignment, device, jobs=args.jobs,
+        force=args.force, limits=_limits(args), progress=(bar.update if bar else None), log=log,
+    )
+    if bar:
+        bar.close()
+    rows = [[r.submission, r.assignment or "?", r.status, f"{r.score:g}/{r.max_score:g}",
+             f"{r.pending_points:g}" if r.pending_points else "", f"{r.execution_time:.1f}"] for r in results]
+    print(table(rows, ["submission", "assignment", "status", "score", "pending", "seconds"]))
+    print(f"\n{len(results)} submission(s) on {device.name} in {time.perf_counter() - start:.1f} s; "
+          f"results in {out}/<submission>/results.json, gradebook {out / 'grades.csv'}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, course: Course) -> int:
+    from .grading import grade_file
+
+    result = grade_file(args.notebook, assignment=args.assignment, course=course, device="cpu",
+                        public_only=True, targets=tuple(args.target or ()), limits=_limits(args))
+    from .results import summary
+
+    print(summary(result, hidden=False), end="")
+    return 0 if result.status == "ok" and result.score == result.max_score else 1
+
+
+def cmd_validate(args: argparse.Namespace, course: Course) -> int:
+    from .grading import grade_file
+    from .release import build_release
+
+    names = args.names or sorted(course.assignments)
+    release = build_release(course, names)
+    rows, ok = [], True
+    for name in names:
+        spec = course.assignment(name)
+        student = course.assignments_dir / name / spec.student_notebook_name
+        stale = student in release.stale()
+        t0 = time.perf_counter()
+        master = grade_file(spec.notebook, assignment=name, course=course, device=args.device)
+        t1 = time.perf_counter()
+        if stale:  # grade what release would write, not an old file
+            tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"grader-validate-{os.getpid()}" / spec.student_notebook_name
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(release.files[student], "utf-8")
+            blank = grade_file(tmp, assignment=name, course=course, device=args.device)
+        else:
+            blank = grade_file(student, assignment=name, course=course, device=args.device)
+        t2 = time.perf_counter()
+        good = master.status == "ok" and master.max_score > 0 and master.score == master.max_score and blank.score == 0
+        ok &= good
+        rows.append([name, f"{master.score:g}/{master.max_score:g}", f"{t1 - t0:.1f}",
+                     f"{blank.score:g}/{blank.max_score:g}", f"{t2 - t1:.1f}", "ok" if good else "FAIL"])
+        if not good and not args.quiet:
+            from .results import summary
+
+            print(summary(master), file=sys.stderr)
+            if blank.score:
+                print(summary(blank), file=sys.stderr)
+    print(table(rows, ["assignment", "solution", "seconds", "blank stub", "seconds", "verdict"]))
+    return 0 if ok else 1
+
+
+def cmd_release(args: argparse.Namespace, course: Course) -> int:
+    from .release import build_release
+
+    release = build_release(course, args.names or None)
+    if args.check:
+        stale = release.stale()
+        for path in stale:
+            print(f"stale: {path.relative_to(course.root)} (run `grader release`)", file=sys.stderr)
+        print("assignments/ is up to date" if not stale else f"{len(stale)} file(s) out of date")
+        return 1 if stale else 0
+    for path in release.write():
+        print(f"wrote {path.relative_to(course.root)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grader", description="Grade TensorFlow/Keras notebooks safely.")
+    parser.add_argument("--config", help="path to autograder.toml (default: found from the working folder)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("grade", help="grade submissions (files or folders) with all checks")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--assignment", help="assignment name (default: from notebook metadata or file name)")
+    p.add_argument("--out", default="grading-out", help="output folder (default: grading-out)")
+    p.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
+    p.add_argument("--force", action="store_true", help="regrade submissions already graded in --out")
+    p.add_argument("--quiet", action="store_true")
+    _add_limits(p)
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("check", help="run the public checks on your notebook")
+    p.add_argument("notebook")
+    p.add_argument("--assignment")
+    p.add_argument("--target", action="append", help="only the checks of this graded name (repeatable)")
+    _add_limits(p)
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("validate", help="solution gets full marks, blank student notebook gets zero")
+    p.add_argument("names", nargs="*")
+    p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("release", help="write student notebooks and public tests to assignments/")
+    p.add_argument("names", nargs="*")
+    p.add_argument("--check", action="store_true", help="exit 1 if assignments/ is out of date")
+    p.set_defaults(func=cmd_release)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        course = load_course(args.config)
+        return int(args.func(args, course) or 0)
+    except ConfigError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - a clear line, not a traceback, for known errors
+        from .datasets import DatasetNotFound
+        from .device import DeviceError
+        from .release import ReleaseError
+
+        if isinstance(exc, (DatasetNotFound, DeviceError, ReleaseError, FileNotFoundError)):
+            print(f"grader: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

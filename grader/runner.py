@@ -1,0 +1,38 @@
+"""``python -m grader.runner REQUEST_JSON``: grade one submission in a fresh trusted process.
+
+Used by :mod:`grader.batch`. Writes the submission's result files into ``out`` and exits
+0; any failure of its own is turned into an ``error`` result where possible.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from .config import load_course
+from .grading import SubmissionResult, grade_file
+from .results import write_submission
+
+
+def main() -> int:
+    request = json.loads(sys.argv[1])
+    out = Path(request["out"])
+    course = load_course(request["config"])
+    try:
+        result = grade_file(
+            request["path"], assignment=request.get("assignment"), course=course, device=request["device"],
+            limits=request.get("limits") or {}, slot=int(request.get("slot", 0)), cores=request.get("cores"),
+            gpu_index=request.get("gpu_index"), hide=tuple(request.get("hide") or ()),
+        )
+    except Exception as exc:  # noqa: BLE001 - the row must exist
+        result = SubmissionResult(request.get("name", Path(request["path"]).stem), request["path"],
+                                  request.get("assignment"), "error", f"the grader failed: {type(exc).__name__}: {exc}",
+                                  0.0, 0.0, device=request["device"])
+    result.submission = request.get("name", result.submission)
+    write_submission(result, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

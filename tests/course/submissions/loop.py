@@ -1,0 +1,4 @@
+def add(a, b):
+    while True:
+        pass
+ANSWER = 42
