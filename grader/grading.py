@@ -58,6 +58,7 @@ class SubmissionResult:
     manual: list[dict] = field(default_factory=list)  # {name, points, prompt, answer}
     sandbox: dict = field(default_factory=dict)
     worker_output: str = ""
+    feedback: list[dict] = field(default_factory=list)  # pictures/tables for feedback.html
 
     @property
     def pending_points(self) -> float:
@@ -169,7 +170,9 @@ def grade_file(
             box.close()
     if plugin.collect_errors or exit_code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         raise RuntimeError(f"the grading suite {suite} could not run: {' '.join(plugin.collect_errors)[:3000]}")
-    return _result(path, spec, sub, program, plugin.outcomes, holder, unreadable, device, start)
+    result = _result(path, spec, sub, program, plugin.outcomes, holder, unreadable, device, start)
+    result.feedback = plugin.feedback_items
+    return result
 
 
 def _result(path: Path, spec: Assignment, sub: SubmissionFile | None, program: Any,

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from .checks import CheckFailed
+from .feedback import Feedback
 from .sandbox import WorkerLost
 from .submission import Submission
 
@@ -69,6 +70,7 @@ class GradingPlugin:
         self.outcomes: dict[str, TestOutcome] = {}
         self._submission: Submission | None = None
         self.collect_errors: list[str] = []
+        self.feedback_items: list[dict] = []  # items recorded by tests through the feedback fixture
 
     # ------------------------------------------------------------------ hooks
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -131,6 +133,12 @@ class GradingPlugin:
     @pytest.fixture(scope="session")
     def course_seed(self) -> int:
         return self._seed
+
+    @pytest.fixture
+    def feedback(self, request: pytest.FixtureRequest) -> Feedback:
+        recorder = Feedback(request.node.name)
+        yield recorder
+        self.feedback_items.extend(recorder.items)
 
     @pytest.fixture
     def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
