@@ -1,0 +1,180 @@
+"""The 01_keras_basics suite grades typical wrong submissions exactly and correct ones fully.
+
+Each file under tests/submissions/01_keras_basics/ is graded through the real engine
+(sandboxed worker, the suite with its hidden tests). A wrong submission must lose exactly
+the points of the checks its mistake breaks, and each failed check's message must name
+the mistake; correct submissions written differently from the solution get full marks.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.config import load_course
+from grader.grading import grade_file
+from grader.release import student_notebook
+
+os.environ.setdefault("GRADER_DATA_DIR", "/work/shared/datasets")
+os.environ.setdefault("GRADER_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+SUBMISSIONS = ROOT / "tests" / "submissions" / "01_keras_basics"
+ASSIGNMENT = "01_keras_basics"
+MAX_SCORE = 18.0
+# A worker runs under the uid 61000 + slot (when the grader runs as root), and closing a
+# sandbox kills every process of that uid: two grader processes using the same slot at the
+# same time kill each other's workers. This module's own slot keeps it apart from other
+# grader runs on the machine (the batch gives each parallel job its own slot the same way).
+SLOT = 21
+ALL_TESTS = {
+    "test_predicted_labels_small", "test_predicted_labels_random", "test_accuracy_small",
+    "test_accuracy_random", "test_dense_param_count_logistic", "test_dense_param_count_random",
+    "test_conv2d_param_count_lesson", "test_conv2d_param_count_random", "test_conv_output_size_mnist",
+    "test_conv_output_size_random", "test_pool_output_size_examples", "test_pool_output_size_random",
+    "test_logistic_regression_weights", "test_two_layer_weights", "test_first_conv_weights",
+    "test_conv_model_weights", "test_second_conv_weights", "test_flattened_features",
+}
+
+
+@functools.cache
+def course():
+    return load_course(ROOT / "autograder.toml")
+
+
+@functools.cache
+def graded(path: Path):
+    return grade_file(path, assignment=ASSIGNMENT, course=course(), device="cpu", slot=SLOT)
+
+
+def failed_tests(result) -> dict[str, str]:
+    return {name: t.output for name, t in result.tests.items() if t.status != "passed"}
+
+
+# submission -> (score, {failed test: words its message must contain})
+WRONG = {
+    "wrong_percentage.py": (16, {
+        "test_accuracy_small": ["percentage", "found 75"],
+        "test_accuracy_random": ["percentage"],
+    }),
+    "wrong_error_rate.py": (16, {
+        "test_accuracy_small": ["error rate", "found 0.25"],
+        "test_accuracy_random": ["error rate"],
+    }),
+    "wrong_argmax_axis0.py": (16, {
+        "test_predicted_labels_small": ["axis=0", "axis=1", "expected shape (4,), found (3,)"],
+        "test_predicted_labels_random": ["axis=0"],
+    }),
+    "wrong_float_labels.py": (17, {
+        "test_predicted_labels_small": ["dtype is float64", "integers"],
+    }),
+    "wrong_no_biases.py": (9, {
+        "test_dense_param_count_logistic": ["expected 7850, found 7840", "bias"],
+        "test_dense_param_count_random": ["bias"],
+        "test_conv2d_param_count_lesson": ["expected 208, found 200", "biases"],
+        "test_conv2d_param_count_random": ["biases"],
+        "test_logistic_regression_weights": ["bias"],
+        "test_two_layer_weights": ["biases"],
+        "test_first_conv_weights": ["biases"],
+        "test_conv_model_weights": ["biases"],
+        "test_second_conv_weights": ["biases"],
+    }),
+    "wrong_same_padding.py": (14, {
+        "test_conv_output_size_mnist": ["conv_output_size(28, 5): expected 24, found 28", "padding='same'"],
+        "test_conv_output_size_random": ["padding='same'"],
+        "test_conv_model_weights": ["24x24"],
+        "test_flattened_features": ["found 3136", "28 -> 26 -> 13 -> 11 -> 5"],
+    }),
+    "wrong_pool_ceil.py": (15, {
+        "test_pool_output_size_examples": ["pool_output_size(13): expected 6, found 7", "rounded up"],
+        "test_pool_output_size_random": ["rounded up"],
+        "test_flattened_features": ["found 2304", "rounds down"],
+    }),
+    "wrong_ignores_channels.py": (15, {
+        "test_conv2d_param_count_lesson": ["expected 3216, found 416", "EVERY one of the 8 input channels"],
+        "test_conv2d_param_count_random": ["input channels"],
+        "test_second_conv_weights": ["in_channels"],
+    }),
+    # public cases hard-coded: every public check passes, every hidden one fails
+    "wrong_hardcoded.py": (12, {
+        "test_predicted_labels_random": ["labels are wrong"],
+        "test_accuracy_random": ["expected"],
+        "test_dense_param_count_random": ["found 0"],
+        "test_conv2d_param_count_random": ["found 0"],
+        "test_conv_output_size_random": ["found 0"],
+        "test_pool_output_size_random": ["found 0"],
+    }),
+    # a notebook: percentage accuracy, and FIRST_CONV_WEIGHTS in a re-created cell that
+    # lost its tag and marker (found by name), without biases
+    "wrong_percentage_untagged.ipynb": (15, {
+        "test_accuracy_small": ["percentage"],
+        "test_accuracy_random": ["percentage"],
+        "test_first_conv_weights": ["expected 208, found 200", "biases"],
+    }),
+}
+
+CORRECT = ["correct_loops.py", "correct_vectorized.py"]
+
+
+def test_every_submission_is_covered():
+    files = {p.name for p in SUBMISSIONS.iterdir() if p.suffix in (".py", ".ipynb")}
+    assert files == set(WRONG) | set(CORRECT)
+
+
+@pytest.mark.parametrize("name", sorted(WRONG))
+def test_wrong_submission_gets_exact_points(name):
+    score, expected_failures = WRONG[name]
+    result = graded(SUBMISSIONS / name)
+    assert result.status == "ok", result.message
+    assert set(result.tests) == ALL_TESTS
+    assert result.max_score == MAX_SCORE
+    failures = failed_tests(result)
+    assert set(failures) == set(expected_failures), failures
+    for test, words in expected_failures.items():
+        for word in words:
+            assert word in failures[test], f"{test}: {word!r} not in {failures[test]!r}"
+    assert result.score == score
+
+
+@pytest.mark.parametrize("name", CORRECT)
+def test_correct_submission_gets_full_marks(name):
+    result = graded(SUBMISSIONS / name)
+    assert result.status == "ok", result.message
+    assert failed_tests(result) == {}
+    assert result.score == result.max_score == MAX_SCORE
+
+
+def test_solution_notebook_gets_full_marks_and_its_answers_are_collected():
+    result = graded(course().assignment(ASSIGNMENT).notebook)
+    assert result.status == "ok", result.message
+    assert failed_tests(result) == {}
+    assert result.score == MAX_SCORE
+    assert [q["name"] for q in result.manual] == [
+        "untrained_accuracy", "random_probabilities", "parameter_counts", "overfitting"]
+    assert all(q["answer"] for q in result.manual)
+    assert result.pending_points == 4
+
+
+def test_answers_of_a_student_notebook_are_collected_as_pending():
+    result = graded(SUBMISSIONS / "wrong_percentage_untagged.ipynb")
+    answers = {q["name"]: q["answer"] for q in result.manual}
+    assert answers == {
+        "untrained_accuracy": "The weights are random, so it guesses: 1 in 10.",
+        "random_probabilities": "", "parameter_counts": "", "overfitting": "",
+    }
+    assert result.pending_points == 4
+
+
+def test_blank_student_notebook_gets_zero(tmp_path):
+    spec = course().assignment(ASSIGNMENT)
+    stub = tmp_path / f"{ASSIGNMENT}.ipynb"
+    stub.write_text(student_notebook(spec), encoding="utf-8")
+    nb = nbformat.read(stub, as_version=4)
+    assert not any("SOLUTION" in c.source for c in nb.cells)
+    result = grade_file(stub, assignment=ASSIGNMENT, course=course(), device="cpu", slot=SLOT)
+    assert result.score == 0
+    assert result.max_score == MAX_SCORE
