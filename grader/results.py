@@ -129,10 +129,12 @@ def summary(result: SubmissionResult, hidden: bool = True) -> str:
 def write_submission(result: SubmissionResult, folder: Path) -> None:
     """All per-submission files; results.json last (its presence marks the submission done)."""
     from .manual import write_answers
+    from .report_html import render as feedback_html
 
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(folder / "junit.xml", junit_xml(result))
     atomic_write(folder / "summary.txt", summary(result))
+    atomic_write(folder / "feedback.html", feedback_html(result))  # the student's copy: no hidden messages
     if result.manual:
         write_answers(result.manual, result.submission, folder / "manual_answers.md")
     if result.worker_output:

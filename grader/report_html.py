@@ -1,0 +1,177 @@
+"""``feedback.html``: one self-contained page per graded submission.
+
+The page shows the score check by check with the messages a student reads, the pictures
+and tables the suite attached (:mod:`grader.feedback`: PNGs inline as ``data:`` URIs,
+mismatching table rows highlighted), problems found while reading the code, and the
+explanation questions still waiting for a person.
+
+Everything that comes from a submission is student-influenced text (messages quote the
+student's values and errors, answers are the student's prose, even check names carry
+parameters), so every string is escaped with :func:`html.escape`; a picture is only
+embedded when its payload is a real PNG. The page has no scripts and loads nothing.
+
+By default (``hidden=False``) it is safe to hand to the student: a hidden check shows its
+title and score, never its message or its pictures. ``hidden=True`` shows everything.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import struct
+from html import escape
+from typing import Any
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:60rem;
+padding:0 1rem;color:#1f2328;line-height:1.45}
+h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #d0d7de}
+h3{font-size:1rem;margin:1.2rem 0 .4rem}
+.meta{color:#59636e}.score{font-size:1.3rem;font-weight:600}
+table{border-collapse:collapse;margin:.4rem 0 1rem}th,td{border:1px solid #d0d7de;padding:.3rem .6rem;
+text-align:left;vertical-align:top}th{background:#f6f8fa}
+tr.passed td.result{color:#1a7f37;font-weight:600}tr.failed td.result{color:#cf222e;font-weight:600}
+tr.mismatch td{background:#ffebe9}tr.mismatch td:first-child{border-left:4px solid #cf222e}
+pre{white-space:pre-wrap;margin:0;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem}
+.problem{background:#fff8c5;border:1px solid #d4a72c;padding:.5rem .8rem;margin:.4rem 0}
+.status{background:#ffebe9;border:1px solid #cf222e;padding:.5rem .8rem;margin:.4rem 0}
+figure{margin:.4rem 0 1rem}figcaption{color:#59636e;font-size:.9rem}img{max-width:100%;height:auto}
+.pending{color:#9a6700}blockquote{margin:.3rem 0;padding-left:.8rem;border-left:3px solid #d0d7de;color:#59636e}
+"""
+
+
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of a PNG from its IHDR chunk, or None when ``data`` is not a PNG."""
+    if len(data) < 24 or not data.startswith(PNG_MAGIC) or data[12:16] != b"IHDR":
+        return None
+    width, height = struct.unpack(">II", data[16:24])
+    return int(width), int(height)
+
+
+def _decode_png(payload: Any) -> tuple[str, tuple[int, int]] | None:
+    """The payload re-encoded as clean base64 with its size, or None when it is no PNG."""
+    if not isinstance(payload, str):
+        return None
+    try:
+        data = base64.b64decode(payload.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        return None
+    size = png_size(data)
+    if size is None:
+        return None
+    return base64.b64encode(data).decode("ascii"), size
+
+
+def _e(value: Any) -> str:
+    return escape(str(value), quote=True)
+
+
+def _pre(text: str) -> str:
+    return f"<pre>{_e(text)}</pre>" if text else ""
+
+
+def _item_html(item: dict[str, Any]) -> str:
+    kind = item.get("kind")
+    title = _e(item.get("title", ""))
+    if kind == "png":
+        decoded = _decode_png(item.get("png"))
+        if decoded is None:
+            return f'<p class="problem">{title}: the picture could not be shown (not a PNG).</p>'
+        data, (width, height) = decoded
+        return (f'<figure><img src="data:image/png;base64,{data}" width="{width}" height="{height}" '
+                f'alt="{title}"><figcaption>{title}</figcaption></figure>')
+    if kind == "table":
+        highlight = {int(i) for i in item.get("highlight", []) if isinstance(i, (int, float))}
+        head = "".join(f"<th>{_e(h)}</th>" for h in item.get("header", []))
+        body = []
+        for i, row in enumerate(item.get("rows", [])):
+            cls = ' class="mismatch"' if i in highlight else ""
+            body.append(f"<tr{cls}>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>")
+        note = f" ({len(highlight)} highlighted row(s) differ)" if highlight else ""
+        return (f"<h3>{title}</h3><table class=\"feedback\"><thead><tr>{head}</tr></thead>"
+                f"<tbody>{''.join(body)}</tbody></table><p class=\"meta\">{_e(note.strip())}</p>")
+    if kind == "text":
+        return f"<h3>{title}</h3>{_pre(str(item.get('text', '')))}"
+    return ""
+
+
+def load_error_text(error: Any) -> str:
+    """One line for an error raised while the submission's cells were run."""
+    if not isinstance(error, dict):
+        return str(error)
+    head = f"{error.get('label', 'your code')}: {error.get('type', 'Error')}: {error.get('message', '')}"
+    return head + (f" ({error['where']})" if error.get("where") else "")
+
+
+def render(result: Any, hidden: bool = False) -> str:
+    """The HTML page of ``result`` (a :class:`grader.grading.SubmissionResult`).
+
+    ``hidden=False`` (the student's copy) leaves out the messages and pictures of hidden
+    checks; ``hidden=True`` is the instructor's copy.
+    """
+    tests = list(result.tests.values())
+    shown_tests = {t.name for t in tests if hidden or not t.hidden}
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>Feedback: {_e(result.submission)} ({_e(result.assignment or '?')})</title>",
+        f"<style>{STYLE}</style></head><body>",
+        f"<h1>Feedback for {_e(result.submission)}</h1>",
+        f'<p class="meta">assignment {_e(result.assignment or "?")} · graded on {_e(result.device)} in '
+        f"{float(result.execution_time):.1f} s · status {_e(result.status)}</p>",
+        f'<p class="score">Score: {float(result.score):g} / {float(result.max_score):g}</p>',
+    ]
+    if result.pending_points:
+        parts.append(f'<p class="pending">+ {float(result.pending_points):g} points of explanation '
+                     "questions, graded by your instructor (pending).</p>")
+    if result.message:
+        parts.append(f'<div class="status">{_pre(result.message)}</div>')
+    for problem in result.problems:
+        parts.append(f'<div class="problem">{_pre(problem)}</div>')
+    for error in result.load_errors or []:
+        parts.append(f'<div class="problem">{_pre(load_error_text(error))}</div>')
+
+    parts.append("<h2>Checks</h2>")
+    if tests:
+        rows = []
+        for t in tests:
+            cls = "passed" if t.status == "passed" else "failed"
+            if t.status == "passed":
+                message = ""
+            elif t.name in shown_tests:
+                message = _pre(t.output)
+            else:
+                message = '<span class="meta">hidden check: details are not shown</span>'
+            rows.append(
+                f'<tr class="{cls}"><td>{_e(t.title)}{" <span class=meta>(hidden)</span>" if t.hidden else ""}</td>'
+                f"<td>{float(t.score):g} / {float(t.max_score):g}</td>"
+                f'<td class="result">{"passed" if t.status == "passed" else "failed"}</td><td>{message}</td></tr>'
+            )
+        parts.append('<table class="checks"><thead><tr><th>check</th><th>points</th><th>result</th>'
+                     f"<th>message</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    else:
+        parts.append("<p>No check was run.</p>")
+
+    items = [i for i in result.feedback or [] if isinstance(i, dict) and i.get("test") in shown_tests]
+    if items:
+        parts.append("<h2>Details</h2>")
+        titles = {t.name: t.title for t in tests}
+        current = None
+        for item in items:
+            if item.get("test") != current:
+                current = item.get("test")
+                parts.append(f'<h3 class="check">{_e(titles.get(current, current))}</h3>')
+            parts.append(_item_html(item))
+
+    if result.manual:
+        parts.append("<h2>Explanation questions (graded by your instructor)</h2>")
+        for q in result.manual:
+            parts.append(f"<h3>{_e(q.get('name', ''))} · {float(q.get('points', 0)):g} points, pending</h3>")
+            if q.get("prompt"):
+                parts.append(f"<blockquote>{_e(q['prompt'])}</blockquote>")
+            parts.append(_pre(q["answer"]) if q.get("answer") else "<p><em>No answer was found.</em></p>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
