@@ -1,8 +1,8 @@
 """Calibrate the training budgets and thresholds of 02_callback and 03_cnn.
 
 Runs, over several seeds, exactly what the grading suites do (through the helper modules
-that sit beside the suites: ``solutions/02_callback/budget.py`` and
-``solutions/03_cnn/budget.py``) for the reference solution and for one-mistake variants, and
+that sit beside the suites: ``solutions/02_callback/callback_budget.py`` and
+``solutions/03_cnn/cnn_budget.py``) for the reference solution and for one-mistake variants, and
 prints a table per variant: seed, the measured number, seconds. The numbers and the
 commands that produced them are kept in docs/CALIBRATION.md.
 
@@ -31,11 +31,11 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def _import_budget(exercise: str) -> Any:
+def _import_budget(exercise: str, module: str) -> Any:
     """The helper module beside a suite, imported by path (it shares a name with the other)."""
     import importlib.util
 
-    path = ROOT / "solutions" / exercise / "budget.py"
+    path = ROOT / "solutions" / exercise / module
     spec = importlib.util.spec_from_file_location(f"budget_{exercise}", path)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     sys.modules[spec.name] = module  # type: ignore[union-attr]
@@ -81,7 +81,7 @@ CNN_VARIANTS = ("reference", "sigmoid_output", "logits_output", "sgd", "no_relu"
 
 
 def calibrate_cnn(args: argparse.Namespace) -> None:
-    budget = _import_budget("03_cnn")
+    budget = _import_budget("03_cnn", "cnn_budget.py")
     profile = _profile("03_cnn", args.device)
     samples = args.samples or profile["train_samples"]
     epochs = args.epochs or profile["epochs"]
@@ -152,7 +152,7 @@ def calibrate_callback(args: argparse.Namespace) -> None:
 
     import keras
 
-    budget = _import_budget("02_callback")
+    budget = _import_budget("02_callback", "callback_budget.py")
     profile = _profile("02_callback", args.device)
     samples = args.samples or profile["train_samples"]
     print(f"02_callback: {samples} MNIST training images, device profile {args.device!r}")

@@ -288,18 +288,28 @@ def _indent(text: str, pad: str = "    ") -> str:
 
 def compare_layers(model_or_rows: Any, expected: Sequence[LayerSpec],
                    input_shape: Sequence[int] | None = None,
-                   check_activations: bool = True) -> LayerReport:
+                   check_activations: bool = True, check_structure: bool = True) -> LayerReport:
     """Compare a model (or its rows) with the expected layers; explain each difference.
 
-    A difference in output shape or parameter count is reported only where it starts (the
-    layer's input matched); later layers that merely inherit it are not blamed again.
+    ``check_structure``: layer kinds, configuration, output shapes, parameter counts (and
+    the input shape); ``check_activations``: the activation of each layer that is where
+    the specification expects it. A difference in output shape or parameter count is
+    reported only where it starts (the layer's input matched); later layers that merely
+    inherit it are not blamed again.
     """
     if isinstance(model_or_rows, list):
         rows, model = model_or_rows, None
     else:
         rows, model = describe_layers(model_or_rows), model_or_rows
     expected = list(expected)
+    if not check_structure:
+        return LayerReport(rows, expected, _activation_problems(rows, expected))
     problems: list[str] = []
+    if rows and any(r.output_shape is None for r in rows):
+        problems.append(
+            "the model was never built, so its layers have no output shapes: give it an input "
+            "shape (start a Sequential model with keras.Input(shape=...))"
+        )
 
     if input_shape is not None and model is not None:
         found_input = _model_input_shape(model)
@@ -359,6 +369,29 @@ def compare_layers(model_or_rows: Any, expected: Sequence[LayerSpec],
     return LayerReport(rows, expected, problems)
 
 
+def _activation_problems(rows: Sequence[LayerRow], expected: Sequence[LayerSpec]) -> list[str]:
+    """Activation differences only, on the layers that line up with the specification."""
+    problems: list[str] = []
+    matcher = difflib.SequenceMatcher(a=[r.kind for r in rows], b=[s.kind for s in expected],
+                                      autojunk=False)
+    for op, a0, a1, b0, b1 in matcher.get_opcodes():
+        if op == "equal" or (op == "replace" and a1 - a0 == b1 - b0):
+            for k in range(a1 - a0):
+                row, want = rows[a0 + k], expected[b0 + k]
+                if op == "replace" and row.activation is None:
+                    continue
+                problems.extend(_activation_problem(a0 + k, row, want))
+    return problems
+
+
+def _activation_problem(i: int, row: LayerRow, want: LayerSpec) -> list[str]:
+    if want.activation is None or row.activation == want.activation:
+        return []
+    hint = _ACTIVATION_HINTS.get((want.activation, row.activation or "linear"), "")
+    return [f"layer {i} ({row.kind}): activation {row.activation!r}, expected "
+            f"{want.activation!r}" + (f": {hint}." if hint else ".")]
+
+
 def _model_input_shape(model: Any) -> tuple | None:
     try:
         shape = model.input_shape
@@ -389,10 +422,8 @@ def _compare_pair(i: int, row: LayerRow, want: LayerSpec, input_ok: bool,
             config_problem = True
             problems.append(f"layer {i} ({row.kind}): {key}={_show(found)}, expected "
                             f"{key}={_show(value)}." + _config_hint(row, want, key))
-    if check_activations and want.activation is not None and row.activation != want.activation:
-        hint = _ACTIVATION_HINTS.get((want.activation, row.activation or "linear"), "")
-        problems.append(f"layer {i} ({row.kind}): activation {row.activation!r}, expected "
-                        f"{want.activation!r}" + (f": {hint}." if hint else "."))
+    if check_activations:
+        problems.extend(_activation_problem(i, row, want))
     shape_differs = (want.output_shape is not None and row.output_shape is not None
                      and tuple(row.output_shape) != tuple(want.output_shape))
     if shape_differs and input_ok:
@@ -642,11 +673,11 @@ def compile_problems(compile_config: dict[str, Any] | None, *, optimizer: str | 
 
 def check_layers(model: Any, expected: Sequence[LayerSpec], what: str = "the model",
                  input_shape: Sequence[int] | None = None, check_activations: bool = True,
-                 hints: dict[str, str] | None = None) -> LayerReport:
+                 check_structure: bool = True, hints: dict[str, str] | None = None) -> LayerReport:
     """Raise :class:`CheckFailed` with every difference (and both tables) unless the model
     matches ``expected``. ``hints`` maps a substring of a problem to extra, exercise-specific
     advice appended to it."""
-    report = compare_layers(model, expected, input_shape, check_activations)
+    report = compare_layers(model, expected, input_shape, check_activations, check_structure)
     if not report.ok:
         if hints:
             report.problems = [_with_hints(p, hints) for p in report.problems]
