@@ -15,7 +15,19 @@ from .grading import SubmissionResult, grade_file
 from .results import write_submission
 
 
+def _die_with_parent() -> None:
+    """A killed batch takes its runners along (and they take their workers)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def main() -> int:
+    _die_with_parent()
     request = json.loads(sys.argv[1])
     out = Path(request["out"])
     course = load_course(request["config"])

@@ -38,7 +38,7 @@ from . import protocol
 from .config import Limits
 
 PR_SET_CHILD_SUBREAPER = 36
-UID_BASE = 61000  # per-slot uids when the grader runs as root: 61000 + slot
+UID_BASE = 61000  # worker uids when the grader runs as root: claimed from 61000 up
 MAX_REPLY_BYTES = 2 * 1024**3
 
 
@@ -163,11 +163,14 @@ class Sandbox:
         self.started = 0.0
         self.deadline = 0.0
         self._lock = threading.Lock()
-        self.uid: int | None = UID_BASE + isolation.slot if os.geteuid() == 0 else None
+        self.uid: int | None = None
+        self._uid_lock: int | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         _become_subreaper()
+        if os.geteuid() == 0:
+            self.uid, self._uid_lock = claim_uid(self.isolation.slot)
         self.scratch = tempfile.mkdtemp(prefix="grader-scratch-")
         if self.uid is not None:
             os.chown(self.scratch, self.uid, self.uid)
@@ -229,6 +232,9 @@ class Sandbox:
                 pass
         self.drain.join(timeout=2)
         shutil.rmtree(self.scratch, ignore_errors=True)
+        if self._uid_lock is not None:
+            os.close(self._uid_lock)  # releases the uid for the next worker
+            self._uid_lock = None
 
     def kill(self, reason: tuple[str, str] | None) -> None:
         """Kill the worker's session, every descendant, and every process of its uid."""
@@ -398,6 +404,33 @@ class Sandbox:
     @property
     def output(self) -> str:
         return self.drain.text() if hasattr(self, "drain") else ""
+
+
+UID_LOCKS = Path(tempfile.gettempdir()) / "grader-uids"
+UID_COUNT = 4096
+
+
+def claim_uid(slot: int) -> tuple[int, int]:
+    """A uid no other worker on this machine uses now, held by an flock until released.
+
+    Every grader process (parallel jobs, several batches, ``grader check`` beside a batch)
+    claims its worker's uid here, so killing "every process of my uid" can never reach
+    another submission's worker. A crashed holder's lock is released by the kernel.
+    """
+    import fcntl
+
+    UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
+    for offset in range(UID_COUNT):
+        uid = UID_BASE + (slot + offset) % UID_COUNT
+        fd = os.open(UID_LOCKS / str(uid), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        _kill_uid(uid)  # leftovers of a holder that died: ours now
+        return uid, fd
+    raise RuntimeError(f"all {UID_COUNT} worker uids are in use")
 
 
 def _kill_uid(uid: int) -> None:

@@ -1,0 +1,134 @@
+"""Fast unit tests of the engine's pure parts: protocol, extraction, release, checks, config."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grader import protocol
+from grader.checks import CheckFailed, expect_array, expect_close, expect_equal
+from grader.config import ConfigError, Limits, parse_size
+from grader.device import DeviceChoice, choose, split_cores
+from grader.extract import build_program
+from grader.notebook import Cell, SubmissionFile
+from grader.release import public_suite, strip_solution_source
+
+
+def sub(*cells: tuple[str, str, tuple[str, ...]]) -> SubmissionFile:
+    return SubmissionFile(path=None, cells=[Cell(i, k, s, t) for i, (k, s, t) in enumerate(cells)])  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- protocol
+def test_protocol_round_trip():
+    value = {"a": [1, 2.5, None, True, "x"], "t": (1, 2), "arr": np.arange(6, dtype=np.int16).reshape(2, 3),
+             "nan": float("nan"), "inf": float("-inf")}
+    back = protocol.decode(protocol.encode(value))
+    assert back["a"] == [1, 2.5, None, True, "x"] and back["t"] == (1, 2)
+    assert back["arr"].dtype == np.int16 and back["arr"].tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert np.isnan(back["nan"]) and back["inf"] == float("-inf")
+
+
+@pytest.mark.parametrize("bad", [object(), np.array(["a", "b"]), np.array([object()]), {1: 2}, {"__nd__": 1}])
+def test_protocol_refuses_objects(bad):
+    with pytest.raises(protocol.NotPlainData):
+        protocol.encode(bad)
+
+
+def test_protocol_numpy_subclass_arrives_as_plain_ndarray():
+    class Sneaky(np.ndarray):
+        def __eq__(self, other):  # noqa: D105
+            return True
+
+    value = np.arange(3).view(Sneaky)
+    back = protocol.decode(protocol.encode(value))
+    assert type(back) is np.ndarray and back.tolist() == [0, 1, 2]
+
+
+def test_protocol_rejects_forged_frames():
+    good = protocol.encode({"x": np.zeros(4)})
+    with pytest.raises(protocol.ProtocolError):
+        protocol.decode(b"XXXX" + good[4:])
+    with pytest.raises(protocol.ProtocolError):
+        protocol.decode(good + b"junk")
+    forged = protocol.encode({"x": 1}).replace(b'{"x": 1}', b'{"__nd__": 0, "dtype": "object", "shape": [1]}')
+    with pytest.raises(protocol.ProtocolError):
+        protocol.decode(forged)
+
+
+# ---------------------------------------------------------------- extraction
+def test_only_graded_cells_and_imports_run():
+    program = build_program(sub(
+        ("code", "import numpy as np\nx = np.ones(3)\nmodel.fit(x, epochs=100)", ()),
+        ("code", "# GRADED: f\ndef f(a):\n    return helper(a)", ()),
+        ("code", "def helper(a):\n    return a * SCALE\nSCALE = 2\nhistory = model.fit(epochs=100)", ()),
+        ("code", "%matplotlib inline\n!pip install foo\nprint('explore')", ()),
+    ), ("f",))
+    ranges = {u.label: u.lines for u in program.units}
+    assert ranges["cell 1"] == [(1, 1)]  # only the import of the first cell
+    assert ranges["graded cell 'f'"] is None  # the graded cell runs whole
+    assert ranges["cell 3"] == [(1, 2), (3, 3)]  # helper + SCALE, never the fit
+    assert "cell 4" not in ranges
+    assert not program.problems
+
+
+def test_lost_tag_is_found_by_name_last_definition_wins():
+    program = build_program(sub(
+        ("code", "def f():\n    return 1", ()),
+        ("code", "def f():\n    return 2\nWEIGHTS = count(784, 10)", ()),
+    ), ("f", "WEIGHTS"))
+    assert program.found_by_name == ["f", "WEIGHTS"]
+    assert [u.lines for u in program.units] == [[(1, 2), (3, 3)]]
+
+
+def test_missing_and_syntax_errors_are_problems_not_crashes():
+    program = build_program(sub(("code", "# GRADED: f\ndef f(:\n", ("graded",))), ("f", "g"))
+    assert any("syntax error on line 2" in p for p in program.problems)
+    assert any("`g` is not defined" in p for p in program.problems)
+
+
+# ---------------------------------------------------------------- release
+def test_solutions_become_stubs():
+    src = "def f(x):\n    # BEGIN SOLUTION\n    y = x * 2\n    return y\n    # END SOLUTION\nN = 5  # SOLUTION\n# BEGIN SOLUTION NO PROMPT\nsecret = 1\n# END SOLUTION"
+    out = strip_solution_source(src)
+    assert out == "def f(x):\n    # YOUR CODE HERE\n    ...\nN = ...  # YOUR CODE HERE"
+
+
+def test_public_suite_drops_hidden_tests():
+    src = 'import pytest\n\n@pytest.mark.points(1)\ndef test_a():\n    pass\n\n\n@pytest.mark.hidden\n@pytest.mark.points(2)\ndef test_b():\n    SECRET = 123\n\n\ndef test_c():\n    pass\n'
+    out = public_suite(src)
+    assert "test_a" in out and "test_c" in out
+    assert "test_b" not in out and "SECRET" not in out
+
+
+# ---------------------------------------------------------------- checks
+def test_checks_explain_likely_mistakes():
+    with pytest.raises(CheckFailed, match="percentage"):
+        expect_close(75.0, 0.75, what="accuracy", mistakes=[(75.0, "you returned a percentage")])
+    with pytest.raises(CheckFailed, match="expected a number"):
+        expect_close(True, 1.0, what="accuracy")
+    with pytest.raises(CheckFailed, match="expected 5, found True"):
+        expect_equal(True, 5, what="count")
+    expect_equal(24.0, 24, what="size")
+    with pytest.raises(CheckFailed, match="flipped"):
+        expect_array(np.array([3, 2, 1]), np.array([1, 2, 3]), what="conv",
+                     mistakes=[(np.array([3, 2, 1]), "the kernel is flipped")])
+    with pytest.raises(CheckFailed, match="shape"):
+        expect_array(np.zeros((2, 2)), np.zeros((3, 3)), what="conv")
+
+
+# ---------------------------------------------------------------- config and device
+def test_sizes_and_limits():
+    assert parse_size("2GiB") == 2 * 1024**3 and parse_size("512MB") == 512 * 1024**2 and parse_size(10) == 10
+    limits = Limits().merged({"timeout": 5, "memory": "1GiB"})
+    assert limits.timeout == 5 and limits.memory == 1024**3
+    with pytest.raises(ConfigError):
+        Limits().merged({"bogus": 1})
+
+
+def test_device_choice_on_a_cpu_machine(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert choose("cpu") == DeviceChoice("cpu", 0)
+    assert choose("auto").name in ("cpu", "gpu")
+    groups = split_cores(2)
+    assert len(groups) == 2 and all(groups)
+    assert DeviceChoice("gpu", 2).gpu_for(3) == 1 and DeviceChoice("cpu", 0).gpu_for(1) is None
