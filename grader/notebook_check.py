@@ -148,9 +148,9 @@ def _ipython() -> Any:
 def _show(report: CheckReport) -> None:
     ip = _ipython()
     if ip is not None and type(ip).__name__ != "TerminalInteractiveShell":
-        from IPython.display import HTML, display
+        from IPython.display import display
 
-        display(HTML(report.html()))
+        display({"text/html": report.html(), "text/plain": report.text()}, raw=True)
         report._shown_at = getattr(ip, "execution_count", None)
     else:
         print(report.text(), end="")
