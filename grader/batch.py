@@ -27,6 +27,7 @@ from pathlib import Path
 from .config import Course
 from .device import DeviceChoice, split_cores
 from .grading import SubmissionResult, _safe_name
+from .manual import write_review
 from .results import atomic_write, gradebook_csv, load_full, write_submission
 
 SUFFIXES = (".ipynb", ".py")
@@ -140,6 +141,7 @@ def grade_batch(
             if progress:
                 progress(1)
     atomic_write(out / "grades.csv", gradebook_csv(list(results.values())))
+    write_review(list(results.values()), out)  # <out>/manual/<question>.md + points.csv for the instructor
     return [results[j.name] for j in work]
 
 

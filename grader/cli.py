@@ -118,6 +118,86 @@ def cmd_release(args: argparse.Namespace, course: Course) -> int:
     return 0
 
 
+def cmd_submit(args: argparse.Namespace, course: Course) -> int:
+    from .submit import submit
+
+    report = submit(args.notebook, course, out=args.out, assignment=args.assignment, run_checks=not args.no_checks)
+    return 0 if report.ok else 1
+
+
+def cmd_bundle(args: argparse.Namespace, course: Course) -> int:
+    from .bundle import BundleError, build_gradescope
+
+    name = args.gradescope
+    out = Path(args.out or f"{name}-gradescope.zip")
+    try:
+        info = build_gradescope(course, name, out)
+    except BundleError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return 2
+    files = info["files"]
+    suite = sorted(f for f in files if f.startswith("course/"))
+    print(f"wrote {out} ({out.stat().st_size:,} bytes) for Gradescope, assignment {name}:")
+    print("  setup.sh, run_autograder, gradescope_run.py")
+    print(f"  {', '.join(suite)}")
+    print(f"  grader_src/ ({sum(f.startswith('grader_src/') for f in files)} files: the grader package source)")
+    datasets = ", ".join(info["datasets_prefetched_by_setup"]) or "none"
+    print(f"  datasets: not included; setup.sh prefetches: {datasets}")
+    print("Upload it as the autograder of a Gradescope programming assignment (Ubuntu base image).")
+    return 0
+
+
+def cmd_gradebook(args: argparse.Namespace, course: Course) -> int:
+    import csv
+    import io
+
+    from .manual import POINTS_CSV, REVIEW_DIR, ManualPointsError, merged_gradebook, read_points
+    from .results import atomic_write, load_full
+
+    out = Path(args.out)
+    if not out.is_dir():
+        raise FileNotFoundError(f"no such grading folder: {out}")
+    results = [r for d in sorted(out.iterdir()) if d.is_dir() and (r := load_full(d)) is not None]
+    if not results:
+        print(f"grader: no graded submission in {out} (run `grader grade ... --out {out}` first)", file=sys.stderr)
+        return 2
+    manual = Path(args.manual) if args.manual else out / REVIEW_DIR / POINTS_CSV
+    points: dict = {}
+    if manual.is_file():
+        try:
+            points = read_points(manual, results)
+        except ManualPointsError as exc:
+            print(f"grader: grades.csv unchanged; fix {exc}", file=sys.stderr)
+            return 1
+    elif args.manual:
+        raise FileNotFoundError(f"no such points file: {manual}")
+    header, rows = merged_gradebook(results, points)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    atomic_write(out / "grades.csv", buf.getvalue())
+    shown = ["submission", "assignment", "status", "score", "max_score"]
+    shown += [h for h in header if h.startswith("manual:")] + ["pending_manual", "total", "max_total"]
+    idx = [header.index(h) for h in shown]
+    table_rows = [[row[i] for i in idx] for row in rows]
+    if args.markdown:
+        def cell(x: str) -> str:
+            return x.replace("|", "\\|").replace("\n", " ")
+
+        print("| " + " | ".join(shown) + " |")
+        print("|" + "---|" * len(shown))
+        for row in table_rows:
+            print("| " + " | ".join(cell(x) for x in row) + " |")
+    else:
+        print(table(table_rows, shown))
+    given = len(points)
+    asked = sum(len(r.manual) for r in results)
+    print(f"\n{len(results)} submission(s); manual points {given} of {asked} given"
+          + (f" (from {manual})" if manual.is_file() else "") + f"; wrote {out / 'grades.csv'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grader", description="Grade TensorFlow/Keras notebooks safely.")
     parser.add_argument("--config", help="path to autograder.toml (default: found from the working folder)")
@@ -151,6 +231,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*")
     p.add_argument("--check", action="store_true", help="exit 1 if assignments/ is out of date")
     p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("submit", help="check your notebook and package it (with a sha256 manifest) for upload")
+    p.add_argument("notebook")
+    p.add_argument("--out", default=".", help="folder for <assignment>-submission.zip (default: here)")
+    p.add_argument("--assignment", help="assignment name (default: from notebook metadata or file name)")
+    p.add_argument("--no-checks", action="store_true", help="skip running the public checks")
+    p.set_defaults(func=cmd_submit)
+
+    p = sub.add_parser("bundle", help="write the Gradescope autograder zip of an assignment")
+    p.add_argument("--gradescope", required=True, metavar="ASSIGNMENT", help="the assignment to bundle")
+    p.add_argument("--out", help="zip to write (default: <assignment>-gradescope.zip)")
+    p.set_defaults(func=cmd_bundle)
+
+    p = sub.add_parser("gradebook", help="merge manual points (points.csv) into OUT/grades.csv: per-question columns, total")
+    p.add_argument("out", help="the folder `grader grade --out` wrote")
+    p.add_argument("--manual", help="points CSV (default: OUT/manual/points.csv when it exists)")
+    p.add_argument("--markdown", action="store_true", help="print the table as Markdown (for $GITHUB_STEP_SUMMARY)")
+    p.set_defaults(func=cmd_gradebook)
     return parser
 
 
