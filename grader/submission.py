@@ -157,6 +157,8 @@ class Submission:
                 f"{what} returned something the grader cannot read ({reply['not_plain']}); "
                 "return numbers, strings, lists or numpy arrays"
             )
+        if "wrong_type" in reply:
+            raise SubmissionError(f"{what} should return {reply['wrong_type']}")
         if not reply.get("ok"):
             if (reply.get("error") or {}).get("type") == "MemoryError":
                 self.memory_errors += 1

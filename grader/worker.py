@@ -60,6 +60,14 @@ class _Capture(io.TextIOBase):
         return value
 
 
+def _kind(value: Any) -> str:
+    if value is None:
+        return "None (is a `return` missing?)"
+    if value is Ellipsis:
+        return "`...` (the stub is still there)"
+    return f"a {type(value).__module__}.{type(value).__qualname__}"
+
+
 def _read_setup(fd: int) -> dict:
     header = os.read(fd, 4)
     while len(header) < 4:
@@ -155,7 +163,7 @@ class Worker:
         import keras
 
         if not isinstance(model, keras.Model):
-            raise TypeError(f"expected a keras Model, got {type(model).__module__}.{type(model).__qualname__}")
+            raise TypeError(f"a Keras model, found {_kind(model)}")
         compile_config = None
         if getattr(model, "compiled", False) or getattr(model, "optimizer", None) is not None:
             try:
@@ -172,7 +180,7 @@ class Worker:
     def history_data(self, history: Any) -> dict:
         raw = getattr(history, "history", None)
         if not isinstance(raw, dict):
-            raise TypeError(f"expected a keras History (what model.fit returns), got {type(history).__qualname__}")
+            raise TypeError(f"a keras History (what model.fit returns), found {_kind(history)}")
         data = {str(k): [float(x) for x in v] for k, v in raw.items()}
         params = {str(k): v for k, v in (getattr(history, "params", None) or {}).items()
                   if isinstance(v, (int, float, str, bool)) or v is None}
@@ -209,8 +217,11 @@ class Worker:
         finally:
             sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
         seconds = time.perf_counter() - start
-        return {"ok": True, "value": self.observe(value, request.get("observe", "data")),
-                "stdout": out.getvalue(), "seconds": seconds}
+        try:
+            observed = self.observe(value, request.get("observe", "data"))
+        except TypeError as exc:  # the function ran but returned the wrong kind of thing
+            return {"ok": False, "wrong_type": str(exc), "stdout": out.getvalue()}
+        return {"ok": True, "value": observed, "stdout": out.getvalue(), "seconds": seconds}
 
     def handle(self, request: dict) -> dict:
         op = request.get("op")
