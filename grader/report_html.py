@@ -174,4 +174,5 @@ def render(result: Any, hidden: bool = False) -> str:
                 parts.append(f"<blockquote>{_e(q['prompt'])}</blockquote>")
             parts.append(_pre(q["answer"]) if q.get("answer") else "<p><em>No answer was found.</em></p>")
     parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+    page = "\n".join(parts) + "\n"
+    return page.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate from a student string becomes '?'

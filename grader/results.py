@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import re
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -80,30 +81,38 @@ def gradescope(result: SubmissionResult) -> dict:
     }
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` without ANSI colour codes and the characters XML 1.0 cannot hold."""
+    return _NOT_XML.sub("\ufffd", _ANSI.sub("", str(text)))
+
+
 def junit_xml(result: SubmissionResult) -> str:
+    """JUnit XML: testsuites > testsuite > testcase (> failure | error); counts match the elements."""
     failures = sum(1 for t in result.tests.values() if t.status != "passed")
-    suite = ET.Element("testsuite", {
-        "name": f"{result.assignment}:{result.submission}", "tests": str(len(result.tests)),
-        "failures": str(failures), "errors": "0" if result.status == "ok" else "1",
-        "time": f"{result.execution_time:.3f}",
-    })
+    errors = 0 if result.status == "ok" else 1
+    classname = xml_text(f"{result.assignment}.{result.submission}")
+    attrs = {"tests": str(len(result.tests) + errors), "failures": str(failures), "errors": str(errors),
+             "time": f"{result.execution_time:.3f}"}
+    root = ET.Element("testsuites", dict(attrs))
+    suite = ET.SubElement(root, "testsuite", {"name": xml_text(f"{result.assignment}:{result.submission}"), **attrs})
     for t in result.tests.values():
-        case = ET.SubElement(suite, "testcase", {
-            "classname": f"{result.assignment}.{result.submission}", "name": t.name, "time": f"{t.seconds:.3f}",
-        })
-        ET.SubElement(case, "properties")
-        props = case.find("properties")
-        assert props is not None
+        case = ET.SubElement(suite, "testcase", {"classname": classname, "name": xml_text(t.name), "time": f"{t.seconds:.3f}"})
+        props = ET.SubElement(case, "properties")
         ET.SubElement(props, "property", {"name": "points", "value": f"{t.max_score:g}"})
         ET.SubElement(props, "property", {"name": "score", "value": f"{t.score:g}"})
         if t.status != "passed":
-            failure = ET.SubElement(case, "failure", {"message": t.output[:500]})
-            failure.text = t.output
-    if result.status != "ok":
+            failure = ET.SubElement(case, "failure", {"message": xml_text(t.output[:500])})
+            failure.text = xml_text(t.output)
+    if errors:
+        case = ET.SubElement(suite, "testcase", {"classname": classname, "name": "submission status", "time": "0.000"})
+        error = ET.SubElement(case, "error", {"message": xml_text(f"{result.status}: {result.message}"[:500]), "type": result.status})
+        error.text = xml_text(f"{result.status}: {result.message}")
         out = ET.SubElement(suite, "system-err")
-        out.text = f"{result.status}: {result.message}"
-    root = ET.Element("testsuites")
-    root.append(suite)
+        out.text = xml_text(f"{result.status}: {result.message}")
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
