@@ -74,15 +74,20 @@ def probe_epoch_end(ns, name, threshold, cases):
         out = io.StringIO()
         error = None
         callback = None
+        stage = "creating it"
         try:
             with contextlib.redirect_stdout(out):
                 callback = cls() if threshold is None else cls(threshold)
+                stage = "set_model(model)"
                 callback.set_model(model)
+                stage = "on_epoch_end"
                 callback.on_epoch_end(0, None if logs is None else dict(logs))
         except Exception as exc:  # noqa: BLE001 - reported as text
             frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != "<probe>"]
             where = f" (line {frames[-1].lineno}: {frames[-1].line})" if frames else ""
             error = f"{type(exc).__name__}: {exc}{where}"
+            if stage != "on_epoch_end":
+                error = f"{error}, while {stage}"
         own_flag = callback is not None and vars(callback).get("stop_training") is True
         seen.append({"stop": model.stop_training is True, "stdout": out.getvalue()[:2000],
                      "error": error, "own_flag": bool(own_flag)})
@@ -139,6 +144,11 @@ def check_stops(submission, threshold, effective):
                     f"{what} did not stop training although the accuracy equals the threshold. "
                     "Likely mistake: '>' instead of '>=': reaching the threshold counts.")
             hint = hooks_hint(submission)
+            if not hint and not any(s["stop"] for s in found):
+                acc = observe(submission, threshold, [{"loss": 0.01, "acc": 0.9999}])[0]
+                if acc["stop"]:
+                    hint = (" Likely mistake: your callback reads logs['acc'], the Keras 2 name; "
+                            "with metrics=['accuracy'] Keras 3 logs the key 'accuracy'.")
             if not hint and threshold is not None and not any(s["stop"] for s in found):
                 hint = (f" It did not stop even at accuracy {cases[2]['accuracy']}. Likely "
                         "mistake: the threshold passed to __init__ is ignored (e.g. 0.99 is "
@@ -191,12 +201,26 @@ def test_callback_other_thresholds(submission):
         check_stops(submission, threshold, threshold)
 
 
+POSITIVE = {"loss": 0.01, "accuracy": 0.995}  # a case where the callback must stop
+
+
+def positive_control(submission, seen: dict, situation: str) -> None:
+    """The 'does nothing' checks mean something only for a callback that does something."""
+    if seen["error"]:
+        raise CheckFailed(f"{describe(None, POSITIVE)} raised {seen['error']}.")
+    expect(seen["stop"],
+           f"{describe(None, POSITIVE)} does not stop training, so there is nothing to check "
+           f"{situation} yet: first make the callback stop at 99% accuracy."
+           + hooks_hint(submission))
+
+
 @pytest.mark.points(1)
 @pytest.mark.target(CLASS)
 def test_callback_without_accuracy(submission):
     """AccuracyThresholdCallback: no logs, or no accuracy in them: does nothing"""
     cases = [None, {}, {"loss": 0.02}]
-    for logs, seen in zip(cases, observe(submission, None, cases), strict=True):
+    found = observe(submission, None, [*cases, POSITIVE])
+    for logs, seen in zip(cases, found, strict=False):
         what = describe(None, logs)
         if seen["error"]:
             raise CheckFailed(
@@ -205,15 +229,16 @@ def test_callback_without_accuracy(submission):
                 "the callback must simply do nothing. Use logs = logs or {} and "
                 "logs.get('accuracy'), and check that it is not None before comparing.")
         expect(not seen["stop"], f"{what} stopped training without knowing the accuracy.")
+    positive_control(submission, found[-1], "without logs")
 
 
 @pytest.mark.points(1)
 @pytest.mark.target(CLASS)
 def test_callback_keras2_acc_key(submission):
     """AccuracyThresholdCallback: reads 'accuracy', not Keras 2's 'acc'"""
-    cases = [{"loss": 0.01, "acc": 0.995}]
-    seen = observe(submission, None, cases)[0]
-    what = describe(None, cases[0])
+    logs = {"loss": 0.01, "acc": 0.995}
+    seen, control = observe(submission, None, [logs, POSITIVE])
+    what = describe(None, logs)
     if seen["error"]:
         raise CheckFailed(
             f"{what} raised {seen['error']}. These logs hold only 'acc', the key Keras 2 used "
@@ -223,6 +248,7 @@ def test_callback_keras2_acc_key(submission):
            f"{what} stopped training: your callback reads 'acc', the Keras 2 name. In Keras 3 a "
            "model compiled with metrics=['accuracy'] logs the key 'accuracy', so a callback "
            "reading 'acc' never fires; read logs.get('accuracy').")
+    positive_control(submission, control, "with the Keras 2 key 'acc'")
 
 
 def message_mistakes(threshold: float) -> list[tuple[str, str]]:

@@ -138,6 +138,8 @@ def probe_leaves_input(ns, images):
     original = np.array(images, copy=True)
     result = ns["reshape_and_normalize"](images)
     return {
+        "result_type": type(result).__name__,
+        "is_array": isinstance(result, np.ndarray),
         "input_shape": list(images.shape),
         "input_dtype": str(images.dtype),
         "input_unchanged": bool(images.shape == original.shape and images.dtype == original.dtype
@@ -154,6 +156,8 @@ def test_reshape_and_normalize_new_array(submission, rng):
     images = random_images(rng, 4)
     seen = submission.probe(probe_leaves_input, images)
     expect(isinstance(seen, dict), "reshape_and_normalize could not be observed.")
+    expect(seen["is_array"], f"reshape_and_normalize returned a {seen['result_type']}, not a "
+           "numpy array.")
     expect(seen["input_unchanged"],
            f"reshape_and_normalize changed the array it was given (it is now "
            f"{tuple(seen['input_shape'])}, {seen['input_dtype']}): the caller's images must stay "
