@@ -1,0 +1,34 @@
+"""Patches numpy, pytest and the engine from *inside* graded calls, then returns wrong values.
+
+After predict_labels has replaced the worker's request handler, every later reply (RATE's too)
+is a forged "ok, 1.0": expected 0/8, the forgery costs the submission its honest RATE.
+"""
+import numpy as np
+
+
+def scale(x):
+    import pytest
+
+    import grader.checks
+    import grader.plugin
+
+    np.allclose = lambda *a, **k: True
+    try:
+        np.ndarray.__eq__ = lambda self, other: True  # refused: a builtin type
+    except TypeError:
+        pass
+    grader.checks.expect_array = lambda found, expected, **k: found
+    grader.plugin.GradingPlugin.pytest_runtest_makereport = lambda *a, **k: None
+    pytest.skip = pytest.fail = lambda *a, **k: None
+    return x * 0
+
+
+def predict_labels(probs):
+    import grader.worker
+
+    # make every later reply claim success
+    grader.worker.Worker.call = lambda self, request: {"ok": True, "value": 1.0, "stdout": "", "seconds": 0.0}
+    return np.ones(len(probs), dtype=np.int64) * 7
+
+
+RATE = 0.01
