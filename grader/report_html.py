@@ -97,6 +97,11 @@ def _item_html(item: dict[str, Any]) -> str:
     return ""
 
 
+def _points(value: Any) -> str:
+    p = float(value)
+    return f"{p:g} point" + ("" if p == 1 else "s")
+
+
 def load_error_text(error: Any) -> str:
     """One line for an error raised while the submission's cells were run."""
     if not isinstance(error, dict):
@@ -125,7 +130,7 @@ def render(result: Any, hidden: bool = False) -> str:
         f'<p class="score">Score: {float(result.score):g} / {float(result.max_score):g}</p>',
     ]
     if result.pending_points:
-        parts.append(f'<p class="pending">+ {float(result.pending_points):g} points of explanation '
+        parts.append(f'<p class="pending">+ {_points(result.pending_points)} of explanation '
                      "questions, graded by your instructor (pending).</p>")
     if result.message:
         parts.append(f'<div class="status">{_pre(result.message)}</div>')
@@ -169,7 +174,7 @@ def render(result: Any, hidden: bool = False) -> str:
     if result.manual:
         parts.append("<h2>Explanation questions (graded by your instructor)</h2>")
         for q in result.manual:
-            parts.append(f"<h3>{_e(q.get('name', ''))} · {float(q.get('points', 0)):g} points, pending</h3>")
+            parts.append(f"<h3>{_e(q.get('name', ''))} · {_points(q.get('points', 0))}, pending</h3>")
             if q.get("prompt"):
                 parts.append(f"<blockquote>{_e(q['prompt'])}</blockquote>")
             parts.append(_pre(q["answer"]) if q.get("answer") else "<p><em>No answer was found.</em></p>")
