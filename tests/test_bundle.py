@@ -1,0 +1,142 @@
+"""`grader bundle --gradescope`: the zip, unpacked into a folder laid out like /autograder.
+
+run_autograder runs for real (AUTOGRADER_ROOT points it at the tmp folder; this venv's
+python is first on PATH, as setup.sh's venv would be on Gradescope). setup.sh is not run
+(it needs apt and PyPI); its shell syntax is checked and the grader source it installs is
+built into a wheel offline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+COURSE = Path(__file__).resolve().parent / "course"
+GRADER = [sys.executable, "-m", "grader.cli", "--config", str(COURSE / "autograder.toml")]
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("bundle")
+    out = tmp / "demo-autograder.zip"
+    proc = subprocess.run([*GRADER, "bundle", "--gradescope", "demo", "--out", str(out)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert f"wrote {out}" in proc.stdout
+    return out
+
+
+def _autograder(tmp: Path, bundle: Path, files: dict[str, bytes]) -> Path:
+    """A folder like Gradescope's /autograder: source/ unpacked, run_autograder copied up."""
+    root = tmp / "autograder"
+    (root / "source").mkdir(parents=True)
+    with zipfile.ZipFile(bundle) as zf:
+        zf.extractall(root / "source")
+        for info in zf.infolist():  # zipfile does not restore permissions
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:
+                os.chmod(root / "source" / info.filename, mode)
+    shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
+    (root / "submission").mkdir()
+    for name, data in files.items():
+        (root / "submission" / name).write_bytes(data)
+    return root
+
+
+def _run(root: Path) -> dict:
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "GRADER_OFFLINE": "1",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env.pop("GRADER_CONFIG", None)
+    proc = subprocess.run([str(root / "run_autograder")], capture_output=True, text=True, env=env,
+                          timeout=180, cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads((root / "results" / "results.json").read_text("utf-8"))
+
+
+def test_bundle_layout_follows_gradescope(bundle):
+    with zipfile.ZipFile(bundle) as zf:
+        names = set(zf.namelist())
+        modes = {i.filename: (i.external_attr >> 16) for i in zf.infolist()}
+        config = zf.read("course/autograder.toml").decode()
+    assert {"setup.sh", "run_autograder", "gradescope_run.py", "bundle.json"} <= names
+    assert modes["setup.sh"] & stat.S_IXUSR and modes["run_autograder"] & stat.S_IXUSR
+    assert "course/demo/test_demo.py" in names
+    assert "grader_src/pyproject.toml" in names and "grader_src/grader/cli.py" in names
+    assert not [n for n in names if n.endswith((".ipynb", ".npz", ".gz", ".dat"))]  # no notebooks, no datasets
+    assert not [n for n in names if "make_notebook" in n or "__pycache__" in n or "submissions/" in n]
+    from grader.bundle import tomllib
+
+    parsed = tomllib.loads(config)
+    assert list(parsed["assignments"]) == ["demo"]  # only this assignment
+    assert parsed["course"]["seed"] == 7 and "data_dir" not in parsed["course"]
+    assert parsed["assignments"]["demo"]["manual"] == [{"name": "why", "points": 2, "prompt": "Why?"}]
+
+
+def test_run_autograder_grades_a_submission(bundle, tmp_path):
+    good = (COURSE / "submissions" / "good.py").read_bytes()
+    results = _run(_autograder(tmp_path, bundle, {"good.py": good}))
+    assert results["score"] == 7.0
+    tests = {t["name"]: t for t in results["tests"]}
+    assert len(tests) == 6  # 5 checks + the pending explanation question
+    assert tests["add: random integers"]["visibility"] == "after_published"
+    assert tests["add: 2 + 3"]["score"] == 1.0 and tests["add: 2 + 3"]["max_score"] == 1.0
+    assert tests["why (explanation, graded by your instructor)"]["max_score"] == 2
+    assert results["extra_data"]["max_score"] == 7.0
+
+
+def test_run_autograder_takes_the_package_of_grader_submit(bundle, tmp_path):
+    """What `grader submit` writes, unzipped as Gradescope does: the notebook + manifest."""
+    from grader.submit import sha256
+
+    wrong = (COURSE / "submissions" / "wrong.py").read_bytes()
+    manifest = {"file": "demo.py", "sha256": sha256(wrong), "bytes": len(wrong), "created": "today"}
+    results = _run(_autograder(tmp_path, bundle, {"demo.py": wrong, "manifest.json": json.dumps(manifest).encode(),
+                                                  "notes.txt": b"hello"}))
+    assert results["score"] == 0.0
+    assert "matches the copy `grader submit` checked" in results["output"]
+    failed = [t for t in results["tests"] if t.get("status") == "failed"]
+    assert any("you multiplied" in t["output"] for t in failed)
+
+
+def test_run_autograder_without_a_notebook_still_writes_results(bundle, tmp_path):
+    results = _run(_autograder(tmp_path, bundle, {"readme.txt": b"oops"}))
+    assert results["score"] == 0.0 and results["tests"] == []
+    assert "No notebook (.ipynb) or Python file (.py) was found" in results["output"]
+    assert "readme.txt" in results["output"]
+
+
+def test_setup_sh_is_valid_and_the_grader_source_builds(bundle, tmp_path):
+    with zipfile.ZipFile(bundle) as zf:
+        zf.extractall(tmp_path / "src")
+    setup = tmp_path / "src" / "setup.sh"
+    subprocess.run(["bash", "-n", str(setup)], check=True)
+    text = setup.read_text()
+    assert 'pip install "$SOURCE/grader_src"' in text and "python3-venv" in text
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                           str(tmp_path / "src" / "grader_src"), "-w", str(tmp_path / "wheel")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    wheel = next((tmp_path / "wheel").glob("tf_grader-*.whl"))
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        entry = next(n for n in names if n.endswith("entry_points.txt"))
+        assert "grader = grader.cli:main" in zf.read(entry).decode()
+    assert "grader/bundle.py" in names and "grader/worker.py" in names
+
+
+def test_dump_toml_round_trips():
+    from grader.bundle import dump_toml, tomllib
+
+    data = {"course": {"name": 'a "quoted" name\nwith a newline', "seed": 3},
+            "profiles": {"cpu": {"epochs": 2, "ratio": 0.5, "on": True}, "gpu": {"epochs": 20}},
+            "assignments": {"x.y": {"graded": ["f", "g"], "limits": {"timeout": 60},
+                                    "manual": [{"name": "q1", "points": 1.5}, {"name": "q2", "points": 2}]}}}
+    assert tomllib.loads(dump_toml(data)) == data
