@@ -26,9 +26,10 @@ import sys
 from typing import Any
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWPID = 0x20000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
-MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 8, 4096, 16384, 1 << 18
 MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 
@@ -58,9 +59,16 @@ def _write(path: str, text: str) -> None:
 
 
 def _enter_namespaces(report: dict[str, Any]) -> bool:
-    """Network + mount namespaces; True when mounts may be changed."""
+    """Network + mount + PID namespaces; True when mounts may be changed.
+
+    After ``unshare(CLONE_NEWPID)`` only children land in the new PID namespace, so the
+    process forks: the parent stays behind as a tiny waiter that mirrors the child's exit,
+    and the child carries on as PID 1 of its namespace. It sees no process of the host,
+    and when it exits the kernel kills every process it left behind (double-forked
+    daemons included).
+    """
     uid, gid = os.getuid(), os.getgid()
-    flags = CLONE_NEWNS | CLONE_NEWNET
+    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID
     if os.geteuid() != 0:
         flags |= CLONE_NEWUSER
     if _libc.unshare(flags) != 0:
@@ -74,7 +82,38 @@ def _enter_namespaces(report: dict[str, Any]) -> bool:
         _write("/proc/self/gid_map", f"{gid} {gid} 1")
         report["namespace"] = "user namespace (unprivileged)"
     report["network"] = "blocked: own network namespace, no interface up"
+    _become_pid_one()
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    try:
+        _mount(None, "/", None, MS_REC | MS_PRIVATE)
+        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        report["processes"] = "own PID namespace: host processes invisible, all killed with the worker"
+    except OSError as exc:
+        report["processes"] = f"own PID namespace, host /proc still mounted ({exc})"
     return True
+
+
+def _become_pid_one() -> None:
+    """Fork; the parent waits and exits like the child (same code, same signal)."""
+    pid = os.fork()
+    if pid == 0:
+        return
+    for fd in range(3, 1024):  # the waiter holds no pipe: EOF reaches the trusted side
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
 
 
 STAGE_MOUNTS = ("/mnt", "/media", "/srv", "/opt")

@@ -221,7 +221,8 @@ def test_a_killed_batch_resumes_without_regrading(course, tmp_path):
     first = (out / "s0" / "results.json").stat().st_mtime_ns
     finished_before = {p.parent.name for p in out.glob("*/results.json")}
     assert finished_before and len(finished_before) < 4
-    leftovers = [p for p in psutil.process_iter(["cmdline"]) if "grader.runner" in " ".join(p.info["cmdline"] or [])]
+    leftovers = [p for p in psutil.process_iter(["cmdline"])
+                 if "grader.runner" in " ".join(p.info["cmdline"] or []) and str(out) in " ".join(p.info["cmdline"])]
     assert not leftovers, "runners outlived the killed batch"
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
@@ -234,7 +235,9 @@ def test_a_killed_batch_resumes_without_regrading(course, tmp_path):
 
 def test_no_worker_survives_a_batch(course, demo_copy, tmp_path):
     grade_batch([demo_copy], course, tmp_path / "out", "demo", CPU, jobs=2, limits={"timeout": 5})
-    alive = [p for p in psutil.process_iter(["cmdline"]) if "grader.worker" in " ".join(p.info["cmdline"] or [])]
+    mine = {p.pid for p in psutil.Process().children(recursive=True)}
+    alive = [p for p in psutil.process_iter(["cmdline"])
+             if "grader.worker" in " ".join(p.info["cmdline"] or []) and p.pid in mine]
     assert not alive
 
 
