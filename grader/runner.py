@@ -7,6 +7,7 @@ Used by :mod:`grader.batch`. Writes the submission's result files into ``out`` a
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -29,6 +30,8 @@ def _die_with_parent() -> None:
 def main() -> int:
     _die_with_parent()
     request = json.loads(sys.argv[1])
+    if request.get("cores") and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, request["cores"])  # the grader's own training stays on its slot's cores
     out = Path(request["out"])
     course = load_course(request["config"])
     try:
