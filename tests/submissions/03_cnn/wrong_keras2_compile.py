@@ -1,0 +1,23 @@
+"""Wrong on purpose: Keras 2 habit: compile('adam', loss, ['accuracy']) puts the metrics into loss_weights."""
+import numpy as np
+import keras
+from keras import layers
+
+
+def reshape_and_normalize(images):
+    return (images.astype(np.float32) / 255.0).reshape(-1, 28, 28, 1)
+
+
+def build_cnn():
+    model = keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.MaxPooling2D(2, 2),
+        layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.MaxPooling2D(2, 2),
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+        layers.Dense(10, activation="softmax"),
+    ])
+    model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    return model
