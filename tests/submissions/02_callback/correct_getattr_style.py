@@ -6,7 +6,7 @@ import tensorflow as tf
 
 class AccuracyThresholdCallback(tf.keras.callbacks.Callback):
     def __init__(self, threshold=0.99):
-        super(AccuracyThresholdCallback, self).__init__()
+        super(AccuracyThresholdCallback, self).__init__()  # noqa: UP008 - Keras 2 style
         self.threshold = threshold
 
     def on_epoch_end(self, epoch, logs=None):
@@ -15,7 +15,7 @@ class AccuracyThresholdCallback(tf.keras.callbacks.Callback):
         except (TypeError, KeyError):
             reached = False
         if reached:
-            print("Reached {:.0%} accuracy so cancelling training!".format(self.threshold))
+            print("Reached {:.0%} accuracy so cancelling training!".format(self.threshold))  # noqa: UP032
             self.model.stop_training = True
 
 

@@ -1,6 +1,6 @@
 """Wrong on purpose: Keras 2 habit: the callback reads logs['acc']."""
-import tensorflow as tf
 import keras
+import tensorflow as tf
 
 
 class AccuracyThresholdCallback(tf.keras.callbacks.Callback):

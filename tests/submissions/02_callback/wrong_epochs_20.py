@@ -1,6 +1,6 @@
 """Wrong on purpose: fit(..., epochs=20): more than the 10 epochs allowed."""
-import tensorflow as tf
 import keras
+import tensorflow as tf
 
 
 class AccuracyThresholdCallback(tf.keras.callbacks.Callback):

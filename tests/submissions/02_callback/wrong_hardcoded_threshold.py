@@ -1,6 +1,6 @@
 """Wrong on purpose: compares with 0.99 and prints 99% whatever the threshold."""
-import tensorflow as tf
 import keras
+import tensorflow as tf
 
 
 class AccuracyThresholdCallback(tf.keras.callbacks.Callback):

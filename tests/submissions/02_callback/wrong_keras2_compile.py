@@ -1,6 +1,6 @@
 """Wrong on purpose: Keras 2 habit in train_mnist: compile('adam', loss, ['accuracy'])."""
-import tensorflow as tf
 import keras
+import tensorflow as tf
 
 
 class AccuracyThresholdCallback(tf.keras.callbacks.Callback):

@@ -1,6 +1,6 @@
 """Wrong on purpose: prints the threshold as a fraction: 'Reached 0.99% accuracy'."""
-import tensorflow as tf
 import keras
+import tensorflow as tf
 
 
 class AccuracyThresholdCallback(tf.keras.callbacks.Callback):

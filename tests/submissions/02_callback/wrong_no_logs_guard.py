@@ -1,6 +1,6 @@
 """Wrong on purpose: reads logs['accuracy'] without a guard: fails when logs is None or has no 'accuracy'."""
-import tensorflow as tf
 import keras
+import tensorflow as tf
 
 
 class AccuracyThresholdCallback(tf.keras.callbacks.Callback):

@@ -1,6 +1,6 @@
 """Wrong on purpose: train_mnist trains on raw 0..255 pixels."""
-import tensorflow as tf
 import keras
+import tensorflow as tf
 
 
 class AccuracyThresholdCallback(tf.keras.callbacks.Callback):

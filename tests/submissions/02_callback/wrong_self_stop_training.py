@@ -1,6 +1,6 @@
 """Wrong on purpose: sets self.stop_training (the callback's own attribute) instead of self.model.stop_training."""
-import tensorflow as tf
 import keras
+import tensorflow as tf
 
 
 class AccuracyThresholdCallback(tf.keras.callbacks.Callback):

@@ -1,6 +1,6 @@
 """Wrong on purpose: '>' instead of '>=': reaching the threshold exactly does not stop."""
-import tensorflow as tf
 import keras
+import tensorflow as tf
 
 
 class AccuracyThresholdCallback(tf.keras.callbacks.Callback):

@@ -1,6 +1,6 @@
 """Wrong on purpose: 32 filters in the first convolution instead of 64."""
-import numpy as np
 import keras
+import numpy as np
 from keras import layers
 
 

@@ -1,6 +1,6 @@
 """Wrong on purpose: reshape_and_normalize reshapes the caller's array in place."""
-import numpy as np
 import keras
+import numpy as np
 from keras import layers
 
 

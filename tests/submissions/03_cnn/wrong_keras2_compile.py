@@ -1,6 +1,6 @@
 """Wrong on purpose: Keras 2 habit: compile('adam', loss, ['accuracy']) puts the metrics into loss_weights."""
-import numpy as np
 import keras
+import numpy as np
 from keras import layers
 
 

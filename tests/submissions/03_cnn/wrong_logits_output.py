@@ -1,6 +1,6 @@
 """Wrong on purpose: the output layer has no activation (logits) but the loss expects probabilities."""
-import numpy as np
 import keras
+import numpy as np
 from keras import layers
 
 

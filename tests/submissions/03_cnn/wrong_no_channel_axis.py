@@ -1,5 +1,4 @@
 """Wrong on purpose: reshape_and_normalize scales but forgets the channel axis (and returns float64)."""
-import numpy as np
 import keras
 from keras import layers
 

@@ -1,6 +1,6 @@
 """Wrong on purpose: the second MaxPooling2D is missing: Flatten gets 11x11x64 values."""
-import numpy as np
 import keras
+import numpy as np
 from keras import layers
 
 

@@ -1,5 +1,4 @@
 """Wrong on purpose: reshape_and_normalize adds the channel axis but does not divide by 255."""
-import numpy as np
 import keras
 from keras import layers
 

@@ -1,6 +1,6 @@
 """Wrong on purpose: padding='same' in the first convolution: the feature maps keep 28x28."""
-import numpy as np
 import keras
+import numpy as np
 from keras import layers
 
 

@@ -1,6 +1,6 @@
 """Wrong on purpose: a sigmoid output layer instead of softmax."""
-import numpy as np
 import keras
+import numpy as np
 from keras import layers
 
 
