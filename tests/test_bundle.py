@@ -140,3 +140,43 @@ def test_dump_toml_round_trips():
             "assignments": {"x.y": {"graded": ["f", "g"], "limits": {"timeout": 60},
                                     "manual": [{"name": "q1", "points": 1.5}, {"name": "q2", "points": 2}]}}}
     assert tomllib.loads(dump_toml(data)) == data
+
+
+# ---------------------------------------------------------------------- the CI example
+WORKFLOW = Path(__file__).resolve().parents[1] / "examples" / "github-classroom" / ".github" / "workflows" / "grade.yml"
+
+
+def test_github_workflow_steps_grade_and_write_the_step_summary(tmp_path):
+    """The workflow's own `run:` scripts, run with bash in a workspace laid out like the job's."""
+    import xml.etree.ElementTree as ET
+
+    import yaml
+
+    workflow = yaml.safe_load(WORKFLOW.read_text("utf-8"))
+    steps = {s.get("name"): s for s in workflow["jobs"]["grade"]["steps"]}
+    uploaded = steps["Upload the results"]["with"]["path"].split()
+    assert steps["Summary"]["if"] == "always()" and "grading-out/**/junit.xml" in uploaded
+    workspace = tmp_path / "ws"
+    (workspace / "submission").mkdir(parents=True)
+    shutil.copy(COURSE / "submissions" / "wrong.py", workspace / "submission" / "demo.py")
+    shutil.copytree(COURSE, workspace / "course", ignore=shutil.ignore_patterns("submissions", "__pycache__"))
+    summary = tmp_path / "step_summary.md"
+    env = {**os.environ, "GITHUB_WORKSPACE": str(workspace), "GITHUB_STEP_SUMMARY": str(summary),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}", "GRADER_OFFLINE": "1"}
+    env.update({k: str(v) for k, v in workflow["env"].items()})
+    env.update({"ASSIGNMENT": "demo", "NOTEBOOK": "demo.py"})
+    for name in ("Grade", "Summary"):
+        for key, value in steps[name].get("env", {}).items():
+            env[key] = value.replace("${{ github.workspace }}", str(workspace))
+        assert "${{" not in steps[name]["run"]  # plain bash: runs the same here and on GitHub
+        proc = subprocess.run(["bash", "-eo", "pipefail", "-c", steps[name]["run"]], cwd=workspace, env=env,
+                              capture_output=True, text=True, timeout=180)
+        assert proc.returncode == 0, f"{name}: {proc.stderr[-2000:]}"
+    text = summary.read_text("utf-8")
+    assert text.startswith("## Grading: demo")
+    assert "| submission | assignment | status | score | max_score | manual:why | pending_manual | total | max_total |" in text
+    assert "| demo | demo | ok | 0 | 7 | 0 | 0 | 0 | 9 |" in text  # no answer in a .py: 0 manual points
+    assert "[FAIL] 0/1  add: 2 + 3" in text and "you multiplied" in text
+    assert "add(-754" not in text  # the hidden check's message stays hidden
+    junit = ET.parse(workspace / "grading-out" / "demo" / "junit.xml").getroot()
+    assert junit.tag == "testsuites" and junit.find("testsuite/testcase/failure") is not None
