@@ -142,6 +142,7 @@ def build_program(submission: SubmissionFile, graded_names: tuple[str, ...]) -> 
     """Select the units to run for ``submission``; never raises on bad student code."""
     program = Program()
     parsed: dict[int, tuple[str, ast.Module | None]] = {}
+    broken: dict[int, SyntaxError] = {}
     for cell in submission.cells:
         if cell.kind != "code":
             continue
@@ -150,6 +151,7 @@ def build_program(submission: SubmissionFile, graded_names: tuple[str, ...]) -> 
             parsed[cell.index] = (source, ast.parse(source))
         except SyntaxError as exc:
             parsed[cell.index] = (source, None)
+            broken[cell.index] = exc
             if is_graded(cell):
                 program.problems.append(
                     f"The graded cell '{graded_label(cell)}' has a syntax error on line "
@@ -232,7 +234,22 @@ def build_program(submission: SubmissionFile, graded_names: tuple[str, ...]) -> 
     program.defined = defined
     missing = [n for n in graded_names if n not in defined]
     for name in missing:
+        where = _unparsable_definition(submission, broken, name)
+        if where is not None:  # e.g. a .py file (one cell) with a syntax error
+            program.problems.append(f"`{name}` could not be read: {where}. Nothing in that cell could run.")
+            continue
         program.problems.append(
             f"`{name}` is not defined anywhere in your submission: did you rename it, or delete its cell?"
         )
     return program
+
+
+def _unparsable_definition(submission: SubmissionFile, broken: dict[int, SyntaxError], name: str) -> str | None:
+    """Where ``name`` is defined in a cell that is not valid Python (graded or not), if it is."""
+    pattern = re.compile(rf"^(?:def|class)\s+{re.escape(name)}\b|^{re.escape(name)}\s*[:=]", re.MULTILINE)
+    for cell in submission.cells:
+        exc = broken.get(cell.index)
+        if exc is not None and pattern.search(clean_source(cell.source)):
+            place = "your file" if submission.path.suffix == ".py" and len(submission.cells) == 1 else f"cell {cell.index + 1}"
+            return f"{place} has a syntax error on line {exc.lineno}: {exc.msg}"
+    return None

@@ -92,10 +92,29 @@ def default_hidden_paths(course: Course, extra: tuple[str, ...] = ()) -> list[st
     from . import datasets
 
     paths = [str(course.root)]
+    repo = _enclosing_repository(course.root)
+    if repo is not None:  # its .git holds every suite and solution ever committed
+        paths.append(str(repo))
     paths += [str(p) for _label, p in datasets.data_dirs()]
     paths += [str(Path.home())]  # the grader user's home: caches, keys, the Keras cache
     paths += list(extra)
     return [p for p in dict.fromkeys(os.path.realpath(p) for p in paths) if os.path.isdir(p)]
+
+
+def _enclosing_repository(root: Path) -> Path | None:
+    """The top of the git work tree holding ``root`` when ``root`` is a subfolder of it.
+
+    A course kept in a folder of a larger repository (here: tests/course) would otherwise
+    leave the repository's ``.git`` and its other folders (solutions/) readable by the
+    worker. The worker still sees the Python install and the grader package inside it:
+    the sandbox re-exposes those (``_keep_paths``).
+    """
+    for folder in Path(root).resolve().parents:
+        if folder == Path(folder.anchor):
+            return None
+        if (folder / ".git").exists():
+            return folder
+    return None
 
 
 def grade_file(

@@ -40,6 +40,9 @@ from .config import Limits
 PR_SET_CHILD_SUBREAPER = 36
 UID_BASE = 61000  # worker uids when the grader runs as root: claimed from 61000 up
 MAX_REPLY_BYTES = 2 * 1024**3
+# world-writable folders: under its own uid the worker could still leave files there
+# (outside the scratch folder and its disk limit), so they are covered like /tmp
+WRITABLE_BY_ANYONE = ("/dev/shm", "/var/tmp", "/run/lock", "/dev/mqueue")
 
 
 class WorkerLost(Exception):
@@ -179,7 +182,7 @@ class Sandbox:
         self._resp_r, resp_w = os.pipe()
         out_r, out_w = os.pipe()
         threads = len(self.isolation.cores) if self.isolation.cores else (os.cpu_count() or 1)
-        hide = list(dict.fromkeys(self.isolation.hide + [tempfile.gettempdir(), "/dev/shm", "/var/tmp"]))
+        hide = list(dict.fromkeys(self.isolation.hide + [tempfile.gettempdir(), *WRITABLE_BY_ANYONE]))
         setup = {
             "scratch": self.scratch,
             "hide": [p for p in hide if p],
@@ -304,11 +307,14 @@ class Sandbox:
                     tasks += proc.num_threads()
                 except psutil.Error:
                     pass
+            # tasks first: forked copies share their pages, so a fork bomb's summed RSS
+            # would otherwise be reported as a memory excess. Under its own uid,
+            # RLIMIT_NPROC stops the worker *at* the limit, so reaching it is the excess.
+            if tasks >= self.limits.processes:
+                self.kill(("processes", f"started {self.limits.processes} processes/threads, the limit"))
+                return
             if rss > self.limits.memory:
                 self.kill(("memory", f"used more than the {_mib(self.limits.memory)} memory limit"))
-                return
-            if tasks > self.limits.processes:
-                self.kill(("processes", f"started more than {self.limits.processes} processes/threads"))
                 return
             if now - last_disk > 1.0:
                 last_disk = now
