@@ -5,10 +5,11 @@ import numpy as np
 def convolve(image, kernel, weight=1.0):
     kernel = np.asarray(kernel, dtype=float)
     kh, kw = kernel.shape
-    out = np.zeros((image.shape[0] - kh + 1, image.shape[1] - kw + 1))
-    for y in range(out.shape[0]):
-        for x in range(out.shape[1]):
-            out[y, x] = np.sum(image[y:y + kh, x:x + kw] * kernel)
+    h, w = image.shape[0] - kh + 1, image.shape[1] - kw + 1
+    out = np.zeros((h, w))
+    for i in range(kh):
+        for j in range(kw):
+            out += kernel[i, j] * image[i:i + h, j:j + w]
     return out * weight
 
 

@@ -1,0 +1,162 @@
+"""The 04_convolution suite grades typical wrong submissions exactly and correct ones fully.
+
+Each file under tests/submissions/04_convolution/ is graded through the real engine
+(sandboxed worker, the suite with its hidden tests). A wrong submission must lose exactly
+the points of the checks its mistake breaks, and each failed check's message must name
+the mistake; correct submissions written differently from the solution get full marks.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import pytest
+
+from grader.config import load_course
+from grader.grading import grade_file
+from grader.release import student_notebook
+
+os.environ.setdefault("GRADER_DATA_DIR", "/work/shared/datasets")
+os.environ.setdefault("GRADER_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+SUBMISSIONS = ROOT / "tests" / "submissions" / "04_convolution"
+ASSIGNMENT = "04_convolution"
+MAX_SCORE = 17.0
+# A worker runs under the uid 61000 + slot (when the grader runs as root), and closing a
+# sandbox kills every process of that uid: two grader processes using the same slot at the
+# same time kill each other's workers. This module's own slot keeps it apart from other
+# grader runs on the machine (the batch gives each parallel job its own slot the same way).
+SLOT = 24
+ALL_TESTS = {
+    "test_convolve_small_example", "test_convolve_matches_keras_conv2d",
+    "test_convolve_edge_filter_on_ascent", "test_convolve_random_cases",
+    "test_convolve_filters_and_weight_on_ascent", "test_to_pixels_small", "test_to_pixels_random",
+    "test_max_pool_small", "test_max_pool_odd_size", "test_max_pool_ascent", "test_max_pool_random",
+}
+CONVOLVE_TESTS = [
+    "test_convolve_small_example", "test_convolve_matches_keras_conv2d",
+    "test_convolve_edge_filter_on_ascent", "test_convolve_random_cases",
+    "test_convolve_filters_and_weight_on_ascent",
+]
+
+
+@functools.cache
+def course():
+    return load_course(ROOT / "autograder.toml")
+
+
+@functools.cache
+def graded(path: Path):
+    return grade_file(path, assignment=ASSIGNMENT, course=course(), device="cpu", slot=SLOT)
+
+
+def failed_tests(result) -> dict[str, str]:
+    return {name: t.output for name, t in result.tests.items() if t.status != "passed"}
+
+
+def every_convolve_test(*words: str) -> dict[str, list[str]]:
+    return {test: list(words) for test in CONVOLVE_TESTS}
+
+
+# submission -> (score, {failed test: words its message must contain})
+WRONG = {
+    "wrong_flipped_kernel.py": (8, every_convolve_test("matches the kernel flipped", "cross-correlation")),
+    "wrong_transposed_kernel.py": (8, every_convolve_test("matches the kernel transposed")),
+    "wrong_clip_in_convolve.py": (8, every_convolve_test("clipped the sums", "to_pixels")),
+    "wrong_same_shape.py": (8, every_convolve_test("the output has the image's shape", "valid padding")),
+    # the result array made with np.zeros_like(image): right on float images, wrapped on uint8
+    "wrong_uint8_output.py": (12, {
+        "test_convolve_edge_filter_on_ascent": ["uint8", "wrap around", "np.zeros_like(image)"],
+        "test_convolve_random_cases": ["uint8", "wrap"],
+        "test_convolve_filters_and_weight_on_ascent": ["uint8", "wrap"],
+    }),
+    # public checks use weight=1: only the hidden ones see the mistake
+    "wrong_ignores_weight.py": (14, {
+        "test_convolve_random_cases": ["ignored weight=0.25"],
+        "test_convolve_filters_and_weight_on_ascent": ["ignored weight=0.5"],
+    }),
+    "wrong_to_pixels_no_clip.py": (15, {
+        "test_to_pixels_small": ["expected 0, found 236", "without clipping"],
+        "test_to_pixels_random": ["without clipping"],
+    }),
+    "wrong_pool_ceil.py": (14, {
+        "test_max_pool_odd_size": ["expected shape (2, 3), found (3, 4)", "incomplete blocks"],
+        "test_max_pool_random": ["incomplete blocks"],
+    }),
+    "wrong_pool_stride1.py": (11, {
+        "test_max_pool_small": ["found (3, 5)", "move by 1 pixel"],
+        "test_max_pool_odd_size": ["move by 1 pixel"],
+        "test_max_pool_ascent": ["move by 1 pixel"],
+        "test_max_pool_random": ["move by 1 pixel"],
+    }),
+    "wrong_pool_square.py": (12, {
+        "test_max_pool_small": ["found (2, 2)", "not square"],
+        "test_max_pool_odd_size": ["not square"],
+        "test_max_pool_random": ["not square"],
+    }),
+    "wrong_mean_pool.py": (11, {
+        "test_max_pool_small": ["averaged"],
+        "test_max_pool_odd_size": ["averaged"],
+        "test_max_pool_ascent": ["averaged"],
+        "test_max_pool_random": ["averaged"],
+    }),
+    # a released notebook: convolve done with four nested loops, to_pixels left as `...`,
+    # max_pool keeping the incomplete border blocks
+    "partial_student_notebook.ipynb": (12, {
+        "test_to_pixels_small": ["found None"],
+        "test_to_pixels_random": ["found None"],
+        "test_max_pool_odd_size": ["incomplete blocks"],
+        "test_max_pool_random": ["incomplete blocks"],
+    }),
+}
+
+CORRECT = ["correct_loops.py", "correct_sliding_window.py"]
+
+
+def test_every_submission_is_covered():
+    files = {p.name for p in SUBMISSIONS.iterdir() if p.suffix in (".py", ".ipynb")}
+    assert files == set(WRONG) | set(CORRECT)
+
+
+@pytest.mark.parametrize("name", sorted(WRONG))
+def test_wrong_submission_gets_exact_points(name):
+    score, expected_failures = WRONG[name]
+    result = graded(SUBMISSIONS / name)
+    assert result.status == "ok", result.message
+    assert set(result.tests) == ALL_TESTS
+    assert result.max_score == MAX_SCORE
+    failures = failed_tests(result)
+    assert set(failures) == set(expected_failures), failures
+    for test, words in expected_failures.items():
+        for word in words:
+            assert word in failures[test], f"{test}: {word!r} not in {failures[test]!r}"
+    assert result.score == score
+
+
+@pytest.mark.parametrize("name", CORRECT)
+def test_correct_submission_gets_full_marks(name):
+    result = graded(SUBMISSIONS / name)
+    assert result.status == "ok", result.message
+    assert failed_tests(result) == {}
+    assert result.score == result.max_score == MAX_SCORE
+
+
+def test_solution_notebook_gets_full_marks():
+    result = graded(course().assignment(ASSIGNMENT).notebook)
+    assert result.status == "ok", result.message
+    assert failed_tests(result) == {}
+    assert result.score == MAX_SCORE
+    assert result.manual == []
+
+
+def test_blank_student_notebook_gets_zero(tmp_path):
+    spec = course().assignment(ASSIGNMENT)
+    stub = tmp_path / f"{ASSIGNMENT}.ipynb"
+    stub.write_text(student_notebook(spec), encoding="utf-8")
+    assert "SOLUTION" not in stub.read_text(encoding="utf-8")
+    result = grade_file(stub, assignment=ASSIGNMENT, course=course(), device="cpu", slot=SLOT)
+    assert result.score == 0
+    assert result.max_score == MAX_SCORE
