@@ -1,4 +1,6 @@
 """Closes stdin, stdout and stderr at import, then writes to them. Honest without a model: 4/8."""
+# %%
+# GRADED: all of it (a graded cell runs whole, top-level code included)
 import os
 import sys
 

@@ -2,6 +2,8 @@
 sleeps an hour with a marker in its command line. The test looks for the marker after the
 batch. The submission is otherwise honest without a model: 4/8, status ok.
 """
+# %%
+# GRADED: all of it (a graded cell runs whole, top-level code included)
 import os
 import sys
 

@@ -1,6 +1,8 @@
 """sys.exit(0), raise SystemExit and KeyboardInterrupt at the top level: each statement runs on
 its own, so the definitions after them still load. Honest without a model: 4/8, status ok.
 """
+# %%
+# GRADED: all of it (a graded cell runs whole, top-level code included)
 import os
 import sys
 

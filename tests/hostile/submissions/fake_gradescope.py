@@ -1,6 +1,8 @@
 """Prints a fake Gradescope results JSON (100 points) everywhere it can: print at import,
 print in a call, the real stdout/stderr file descriptors. Otherwise honest without a model: 4/8.
 """
+# %%
+# GRADED: all of it (a graded cell runs whole, top-level code included)
 import json
 import os
 import sys

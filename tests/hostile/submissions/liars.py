@@ -1,5 +1,6 @@
-"""Returns objects that lie: __eq__ always True, __float__/__array__ that disagree with the
-value, a numpy subclass, a unittest.mock.MagicMock. None of them is plain data or right: 0/8.
+"""Returns objects that lie: a numpy subclass whose == is always True, a unittest.mock.MagicMock,
+an object whose __eq__ is always True while __float__ and __array__ say other things. Only plain
+data crosses to the trusted side, so each is judged by its real numbers or refused: 0/8.
 """
 from unittest.mock import MagicMock
 
@@ -12,9 +13,6 @@ class AlwaysEqual(np.ndarray):
 
     def __ne__(self, other):
         return np.False_
-
-    def __array_finalize__(self, obj):
-        pass
 
 
 class Chameleon:
@@ -33,23 +31,12 @@ class Chameleon:
         return 2
 
 
-class LyingFloat(float):
-    def __eq__(self, other):
-        return True
-
-    __hash__ = float.__hash__
-
-
 def scale(x):
-    return np.zeros_like(x).view(AlwaysEqual)  # a subclass: sent as its (wrong) numbers
+    return np.zeros_like(x).view(AlwaysEqual)  # sent as its (wrong) numbers
 
 
 def predict_labels(probs):
     return MagicMock()
 
 
-def make_model(units):
-    return Chameleon()
-
-
-RATE = LyingFloat(0.5)  # crosses as 0.5, the truth
+RATE = Chameleon()

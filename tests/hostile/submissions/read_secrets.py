@@ -1,7 +1,7 @@
 """Tries to read what the grader hides: the grading suites and course file, the repository's
 solutions/ and .git, the datasets (test split), the grader user's ~/.keras, the submissions
 folder and the output folder (paths guessed from the repository location and from the grading
-processes' command lines). scale() returns every path it could list or read; the test asserts
+processes' command lines). scale() returns the files it could read and the listing of each folder it could open; the test asserts
 none of them is secret. Honest RATE: 1/8.
 """
 import glob
@@ -55,19 +55,18 @@ def _candidates():
 
 
 def scale(x):
-    seen = []
+    files, folders = [], {}
     for path in _candidates():
         try:
             if os.path.isdir(path):
-                if os.listdir(path):
-                    seen.append(path)
+                folders[path] = sorted(os.listdir(path))[:200]
             else:
                 with open(path, "rb") as handle:
                     if handle.read(64):
-                        seen.append(path)
+                        files.append(path)
         except OSError:
             pass
-    return {"seen": seen, "cwd": os.getcwd()}
+    return {"files": files, "folders": folders, "cwd": os.getcwd()}
 
 
 RATE = 0.01

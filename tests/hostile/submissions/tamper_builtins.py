@@ -1,13 +1,14 @@
-"""Replaces builtins (isinstance, len, float, round, abs, print, open) at import.
+"""Replaces builtins (isinstance, len, float, abs, round, print, open) at import, in a graded cell.
 
-Honest parts: scale, predict_labels, RATE computed before the patch... but the patched
-builtins run inside the worker's own encoder too. Whatever arrives is judged as data.
+The worker's own encoder runs on the same builtins, so the lie can change what the worker
+*reports*, never how the trusted side judges it: RATE is 0.5 while float() now answers 0.01,
+scale and predict_labels are wrong. Whatever arrives is judged as data: 0/8.
 """
+# %%
+# GRADED: all of it
 import builtins
 
 import numpy as np
-
-_real_isinstance = builtins.isinstance
 
 builtins.isinstance = lambda obj, cls: True
 builtins.len = lambda obj: 0

@@ -1,8 +1,11 @@
 """Monkeypatches TensorFlow/Keras in the worker (count_params, summary, Model.__call__,
 tf.reduce_sum, keras.ops.sum, to_json) and returns a wrong model (one linear Dense(3), not
-compiled). The model is judged from its weights and config on the trusted side, and the
-forged config does not fit the real weights. Honest scale, predict_labels, RATE: 4/8.
+compiled). The model is judged on the trusted side from its config *and* its weights: the
+forged config (the right layers) does not fit the real weights, so the layer check fails on
+the weight shapes and the rebuild fails. Honest scale, predict_labels, RATE: 4/8.
 """
+# %%
+# GRADED: all of it (a graded cell runs whole, top-level code included)
 import json
 
 import keras
@@ -31,6 +34,7 @@ def _forged_to_json(self, **kwargs):
 
 
 keras.Model.to_json = _forged_to_json
+keras.Sequential.to_json = _forged_to_json
 
 
 def scale(x):

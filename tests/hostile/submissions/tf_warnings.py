@@ -1,4 +1,6 @@
 """Correct, but noisy: TensorFlow/Keras/Python warnings and log lines on stderr (8/8)."""
+# %%
+# GRADED: all of it (a graded cell runs whole, top-level code included)
 import logging
 import os
 import sys
