@@ -26,6 +26,11 @@ KERAS3_METRICS = (
     "metrics=['accuracy'] by keyword."
 )
 
+FUNCTION_HINT = (
+    " Likely cause: a TensorFlow function given as an activation or loss (such as "
+    "activation=tf.nn.softmax), which Keras 3 cannot save and load back; write the Keras name "
+    "instead: activation='softmax', loss='sparse_categorical_crossentropy'."
+)
 
 # --------------------------------------------------------------------------- probes (worker)
 
@@ -384,7 +389,11 @@ def test_train_mnist_model_agrees(trained, mnist_data, profile):
     accuracy = found.history.get("accuracy") or found.history.get("acc") or []
     expect(bool(accuracy), "train_mnist: the History records no accuracy.")
     x, y = mnist_data
-    measured, scaling = callback_budget.measured_accuracy(found.model.model, x, y)
+    try:
+        model = found.model.model  # rebuilt on this side from config (safe mode)
+    except CheckFailed as exc:
+        raise CheckFailed(f"train_mnist: {exc}" + FUNCTION_HINT * ("function" in str(exc))) from None
+    measured, scaling = callback_budget.measured_accuracy(model, x, y)
     margin = float(profile["consistency_margin"])
     expect(measured >= accuracy[-1] - margin,
            f"train_mnist: the History reports a final training accuracy of {accuracy[-1]:.4f}, "

@@ -187,8 +187,18 @@ def built_cnn(observed):
     return observed
 
 
+FUNCTION_HINT = (
+    " Likely cause: a function given where Keras expects a name, such as "
+    "activation=tf.nn.softmax or loss=tf.keras.losses.sparse_categorical_crossentropy; write "
+    "the names instead: activation='softmax', loss='sparse_categorical_crossentropy'."
+)
+
+
 def keras_model(observation):
-    return observation.model  # rebuilt on this side from config (safe mode), compiled
+    try:
+        return observation.model  # rebuilt on this side from config (safe mode), compiled
+    except CheckFailed as exc:
+        raise CheckFailed(f"build_cnn(): {exc}" + FUNCTION_HINT * ("function" in str(exc))) from None
 
 
 def _with_hints(problems: list[str]) -> list[str]:

@@ -26,7 +26,7 @@ def train_mnist(x_train, y_train):
     model.add(tf.keras.Input(shape=(28, 28)))
     model.add(tf.keras.layers.Flatten())
     model.add(tf.keras.layers.Dense(512, activation=tf.nn.relu))
-    model.add(tf.keras.layers.Dense(10, activation=tf.nn.softmax))
+    model.add(tf.keras.layers.Dense(10, activation="softmax"))
     model.compile(optimizer="adam", loss=tf.keras.losses.SparseCategoricalCrossentropy(),
                   metrics=["accuracy"])
     history = model.fit(data, epochs=10, callbacks=[AccuracyThresholdCallback()], verbose=0)
