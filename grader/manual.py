@@ -92,7 +92,7 @@ def write_review(results: list, out: Path) -> list[Path]:
     written = []
     for name, q in questions.items():
         answered = sum(1 for _, a in q["answers"] if a)
-        lines = [f"# {name} ({q['points']:g} points)", ""]
+        lines = [f"# {name} ({q['points']:g} point{'' if q['points'] == 1 else 's'})", ""]
         if q["prompt"]:
             lines += [f"> {q['prompt']}", ""]
         lines += [f"{answered} of {len(q['answers'])} submissions answered. Give points in `{POINTS_CSV}`.", ""]
