@@ -11,6 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 COURSE_DIR = ROOT / "tests" / "course"
 
+# grading suites and submissions live under tests/ but are data for our tests, not tests
+collect_ignore_glob = ["course/*", "submissions/*", "hostile/*"]
+
 # never download anything in tests; CI sets GRADER_DATA_DIR to ../shared/datasets
 os.environ.setdefault("GRADER_OFFLINE", "1")
 if "GRADER_DATA_DIR" not in os.environ and (ROOT.parent / "shared" / "datasets").is_dir():
