@@ -185,3 +185,13 @@ def test_a_tampered_package_fails_verification(tmp_path):
     write_zip(tmp_path / "x.zip", {"demo.ipynb": b"abc", "manifest.json": json.dumps(manifest).encode()})
     with pytest.raises(ValueError, match="does not match its manifest"):
         verify_zip(tmp_path / "x.zip")
+
+
+def test_checks_can_be_switched_off_for_whole_notebook_runs(tmp_path):
+    script = tmp_path / "my_demo.py"
+    script.write_text("import grader\n\ndef add(a, b):\n    return a - b\n\n"
+                      "print('REPORT', grader.check('add', assignment='demo'))\n", "utf-8")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          env=_env(GRADER_SKIP_CHECKS="1"), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "REPORT None"
