@@ -101,6 +101,15 @@ def default_hidden_paths(course: Course, extra: tuple[str, ...] = ()) -> list[st
     return [p for p in dict.fromkeys(os.path.realpath(p) for p in paths) if os.path.isdir(p)]
 
 
+def _load_reply_ok(value: Any) -> bool:
+    """The worker's answer to ``load`` has the shape the trusted side relies on."""
+    if not isinstance(value, dict):
+        return False
+    errors, names = value.get("errors", []), value.get("names", [])
+    return (isinstance(errors, list) and all(isinstance(e, dict) and all(isinstance(v, str) for v in e.values()) for e in errors)
+            and isinstance(names, list) and all(isinstance(n, str) for n in names))
+
+
 def _enclosing_repository(root: Path) -> Path | None:
     """The top of the git work tree holding ``root`` when ``root`` is a subfolder of it.
 
@@ -165,6 +174,10 @@ def grade_file(
             holder["lost"] = exc
             return Submission(None, program.problems, unreadable=f"your code {exc} while its cells were run")
         value = loaded.get("value") or {}
+        if not _load_reply_ok(value):  # e.g. a frame the student's code forged on the reply pipe
+            box.kill(("error", "broke the grading protocol (a malformed answer)"))
+            holder["lost"] = WorkerLost(*box.reason)  # type: ignore[misc]
+            return Submission(None, program.problems, unreadable=f"your code {holder['lost']} while its cells were run")
         made = Submission(box, list(program.problems), list(value.get("errors", [])), names=list(value.get("names", [])))
         holder["submission"] = made
         return made
@@ -226,6 +239,9 @@ def _result(path: Path, spec: Assignment, sub: SubmissionFile | None, program: A
     problems = list(program.problems) if program is not None else []
     if sub is not None:
         problems = list(sub.warnings) + problems
+        if sub.assignment and sub.assignment != spec.name:
+            problems.insert(0, f"this notebook was released for the assignment '{sub.assignment}', not "
+                               f"'{spec.name}': was the wrong notebook submitted?")
     if sub is not None and sub.assignment and sub.assignment != spec.name:
         problems.insert(0, f"this notebook was handed out for {sub.assignment!r}, but it was graded as {spec.name!r}: "
                            "was the wrong notebook submitted?")

@@ -165,6 +165,10 @@ class Sandbox:
         self.report: dict[str, Any] = {}
         self.started = 0.0
         self.deadline = 0.0
+        # when the worker last answered: from then until the next request the trusted side
+        # is working (e.g. rebuilding a model, training a reference), which must not count
+        # against the student's time limit; the deadline moves on by that much
+        self._idle_since: float | None = None
         self._lock = threading.Lock()
         self.uid: int | None = None
         self._uid_lock: int | None = None
@@ -215,6 +219,7 @@ class Sandbox:
         self._watch = threading.Thread(target=self._watchdog, daemon=True)
         self._watch.start()
         reply = self._read_reply(0)
+        self._idle_since = time.monotonic()
         self.report = reply.get("value", {})
 
     def close(self) -> None:
@@ -297,11 +302,13 @@ class Sandbox:
         last_disk = 0.0
         while self.proc.poll() is None and self.reason is None:
             now = time.monotonic()
-            if now > self.deadline:
+            idle = self._idle_since  # waiting for the trusted side: that time is not the worker's
+            if now > self.deadline + (now - idle if idle is not None else 0.0):
                 self.kill(("timeout", f"ran longer than the {self.limits.timeout:g} s time limit"))
                 return
             rss = tasks = 0
-            for proc in self._tree():
+            procs = self._tree()
+            for proc in procs:
                 try:
                     rss += proc.memory_info().rss
                     tasks += proc.num_threads()
@@ -313,6 +320,8 @@ class Sandbox:
             if tasks >= self.limits.processes:
                 self.kill(("processes", f"started {self.limits.processes} processes/threads, the limit"))
                 return
+            if rss > self.limits.memory and len(procs) > 1:
+                rss = _pss(procs)  # forked copies share pages: count each page once
             if rss > self.limits.memory:
                 self.kill(("memory", f"used more than the {_mib(self.limits.memory)} memory limit"))
                 return
@@ -337,11 +346,16 @@ class Sandbox:
             raise WorkerLost(*self.reason)
         request_id = next(self._ids)
         request = dict(request, id=request_id)
+        if self._idle_since is not None:
+            self.deadline += time.monotonic() - self._idle_since
+            self._idle_since = None
         try:
             self._write_all(self._frame(request))
         except (BrokenPipeError, OSError):
             raise self._lost() from None
-        return self._read_reply(request_id)
+        reply = self._read_reply(request_id)
+        self._idle_since = time.monotonic()
+        return reply
 
     def _write_all(self, data: bytes) -> None:
         view = memoryview(data)
@@ -405,7 +419,10 @@ class Sandbox:
             if -code == signal.SIGXCPU:
                 return WorkerLost("timeout", "used up its CPU time limit")
             return WorkerLost("error", f"crashed (killed by {sig})")
-        return WorkerLost("error", f"exited (code {code}) while being graded: do not call sys.exit/os._exit in graded code")
+        if code == 0:
+            return WorkerLost("error", "exited (code 0) while being graded: do not call sys.exit/os._exit in graded code")
+        return WorkerLost("error", f"stopped with exit code {code} while being graded: graded code must not exit, "
+                                   "replace builtins or close the grader's files")
 
     @property
     def output(self) -> str:
@@ -450,6 +467,20 @@ def _kill_uid(uid: int) -> None:
         finally:
             os._exit(0)
     os.waitpid(pid, 0)
+
+
+def _pss(procs: list[psutil.Process]) -> int:
+    """Proportional set size of ``procs`` together (shared pages split between sharers)."""
+    total = 0
+    for proc in procs:
+        try:
+            total += proc.memory_full_info().pss
+        except (psutil.Error, AttributeError, OSError):
+            try:
+                total += proc.memory_info().rss
+            except psutil.Error:
+                pass
+    return total
 
 
 def _du(path: str, stop_at: int) -> int:
