@@ -81,7 +81,7 @@ EXPECTED: dict[str, Expect] = {
     "tamper_engine": Expect(1, "ok", checks={"test_scale": NOT_ARRAY, "test_predict_labels": NOT_ARRAY}),
     "tamper_in_call": Expect(0, "ok", checks={"test_scale": NOT_ARRAY, "test_rate": r"expected 0\.01, found 1\b",
                                               "test_make_model_layers": "did not return a Keras model"}),
-    "tamper_builtins": Expect(0, "ok", checks={"test_rate": r"expected 0\.01, found 0\.5"}),
+    "tamper_builtins": Expect(0, "error", message=r"stopped with exit code 1 while being graded"),
     "tamper_tf": Expect(4, "ok", checks={"test_make_model_layers": r"the weight shapes: expected \[\(4, 5\)",
                                          "test_make_model_compiled": "not compiled",
                                          "test_make_model_outputs_probabilities": "do not fit its layers"}),
@@ -92,7 +92,7 @@ EXPECTED: dict[str, Expect] = {
                                             "test_make_model_outputs_probabilities": "Lambda layers .*can't be graded"}),
     "fake_gradescope": Expect(4, "ok"),
     "results_writer": Expect(1, "ok"),
-    "forger": Expect(1, "ok", checks={"test_scale": r"expected a numpy array of shape \(2, 2\), found 0\.01"}),
+    "forger": Expect(0, "error", message=r"broke the grading protocol \(a malformed answer\)"),
     "exit_at_import": Expect(4, "ok", load_error=r"^SystemExit"),
     "exit_in_call": Expect(1, "ok", checks={"test_scale": r"raised SystemExit.*Hint: don't call sys\.exit",
                                             "test_predict_labels": r"raised KeyboardInterrupt.*Hint",
@@ -100,7 +100,7 @@ EXPECTED: dict[str, Expect] = {
     "os_exit": Expect(0, "error", message=r"exited \(code 0\) while being graded",
                       checks={"test_rate": r"Not graded: your code exited"}),
     "close_fds": Expect(4, "ok"),
-    "close_pipes": Expect(0, "error", message=r"exited \(code \d+\) while being graded|stopped answering"),
+    "close_pipes": Expect(0, "error", message=r"stopped with exit code \d+ while being graded|stopped answering"),
     "flood_fd": Expect(0, "error", message=r"printed more than the 8 MiB output limit"),
     "flood_print": Expect(4, "ok"),
     "ungraded_attacks": Expect(4, "ok"),
@@ -132,7 +132,7 @@ EXPECTED: dict[str, Expect] = {
     "untagged": Expect(4, "ok", problems=r"found by name .*scale, predict_labels, RATE"),
     "deleted_cells": Expect(0, "ok", problems=r"`scale` is not defined anywhere in your submission"),
     "renamed": Expect(0, "ok", checks={"test_scale": r"`scale` is not defined in your submission: did you rename it"}),
-    "wrong_exercise": Expect(0, "ok", problems=r"`make_model` is not defined anywhere"),
+    "wrong_exercise": Expect(0, "ok", problems=r"released for the assignment 'demo', not 'demo_model'"),
 }
 
 
@@ -428,7 +428,9 @@ def _allowed() -> list[Path]:
     return [Path(p).resolve() for p in {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(grader.__file__)}]
 
 
-def _secret(path: str, batch: Batch) -> bool:
+def _secret(path: str, batch: Batch, listed: bool = False) -> bool:
+    """Inside a folder the worker must not see (``listed``: a name in a folder's listing,
+    where a hidden folder itself still shows up as an empty mount point)."""
     p = Path(path)
     for keep in _allowed():
         if p == keep or keep in p.parents or p in keep.parents:
@@ -436,7 +438,7 @@ def _secret(path: str, batch: Batch) -> bool:
     roots = [ROOT, Path.home(), batch.base, Path(tmp_root()).resolve()]
     if os.environ.get("GRADER_DATA_DIR"):
         roots.append(Path(os.environ["GRADER_DATA_DIR"]).resolve())
-    return any(p == r or r in p.parents for r in roots)
+    return any((p == r and not listed) or r in p.parents for r in roots)
 
 
 def tmp_root() -> str:
@@ -459,7 +461,7 @@ def test_suites_solutions_data_and_output_cannot_be_read(batch):
     leaked = [f for f in report["files"] if _secret(f, batch) and _not_scratch(f, report)]
     for folder, names in report["folders"].items():
         leaked += [os.path.join(folder, n) for n in names
-                   if _secret(os.path.join(folder, n), batch) and _not_scratch(os.path.join(folder, n), report)]
+                   if _secret(os.path.join(folder, n), batch, listed=True) and _not_scratch(os.path.join(folder, n), report)]
     assert leaked == []
     assert len(report["folders"]) > 0  # it did look
 

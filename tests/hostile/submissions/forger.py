@@ -1,8 +1,9 @@
 """Forges the grading protocol: at import it writes well-formed reply frames for the next 64
 request ids straight into every pipe the worker can write (the reply pipe among them),
-each saying "ok, 0.01". The trusted side takes them as the answers of this submission's own
-code, judges them as data and earns the forger nothing it could not have returned itself:
-only RATE (0.01 is its right value) can pass. Expected 1/8 at most.
+each saying "ok, 0.01". The first forged frame answers the request to run the cells, with a
+value of the wrong shape: the trusted side refuses it as a protocol breach, stops the worker
+and grades nothing (a well-formed forgery would only be judged as data, like any value the
+submission's own functions could return). 0/8, status error.
 """
 # %%
 # GRADED: all of it (a graded cell runs whole, top-level code included)

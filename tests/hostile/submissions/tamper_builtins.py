@@ -1,8 +1,8 @@
 """Replaces builtins (isinstance, len, float, abs, round, print, open) at import, in a graded cell.
 
-The worker's own encoder runs on the same builtins, so the lie can change what the worker
-*reports*, never how the trusted side judges it: RATE is 0.5 while float() now answers 0.01,
-scale and predict_labels are wrong. Whatever arrives is judged as data: 0/8.
+The worker's own code runs on the same builtins, so the lie can change what the worker
+*reports*, never how the trusted side judges it (RATE is 0.5 while float() now answers 0.01).
+Here the lies break the worker itself: it stops while its cells are run. 0/8, status error.
 """
 # %%
 # GRADED: all of it
