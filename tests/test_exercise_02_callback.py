@@ -56,12 +56,10 @@ WRONG = {
         "test_callback_default_threshold": ["'>' instead of '>='", "accuracy': 0.99}"],
         "test_callback_other_thresholds": ["'>' instead of '>='", "AccuracyThresholdCallback(0.9)"],
     }),
-    "wrong_self_stop_training.py": (4, {
-        "test_callback_default_threshold": ["self.stop_training", "self.model.stop_training = True"],
-        "test_callback_other_thresholds": ["self.model.stop_training = True"],
-        "test_callback_without_accuracy": ["does not stop training"],
-        "test_callback_keras2_acc_key": ["does not stop training"],
-        "test_train_mnist_history": ["reached 0.99 at epoch", "went on to epoch 10"],
+    "wrong_hardcoded_threshold.py": (10, {
+        "test_callback_other_thresholds": ["threshold passed to __init__ is ignored"],
+        "test_callback_message": ["Reached 90% accuracy so cancelling training!",
+                                  "must follow the threshold"],
     }),
     "wrong_acc_key.py": (2, {
         "test_callback_default_threshold": ["logs['acc']", "Keras 2"],
@@ -72,17 +70,9 @@ WRONG = {
         "test_train_mnist_history": ["went on to epoch 10"],
         "test_train_mnist_uses_callback": ["callbacks=[AccuracyThresholdCallback()]"],
     }),
-    "wrong_hardcoded_threshold.py": (10, {
-        "test_callback_other_thresholds": ["threshold passed to __init__ is ignored"],
-        "test_callback_message": ["Reached 90% accuracy so cancelling training!",
-                                  "must follow the threshold"],
-    }),
     "wrong_no_logs_guard.py": (11, {
         "test_callback_without_accuracy": ["logs=None", "raised TypeError", "logs.get('accuracy')"],
         "test_callback_keras2_acc_key": ["raised KeyError", "Keras 2"],
-    }),
-    "wrong_message_fraction.py": (12, {
-        "test_callback_message": ["Reached 0.99% accuracy", "print it as a percentage"],
     }),
     "wrong_no_normalization.py": (9, {
         "test_train_mnist_history": ["the training accuracy is", "divide x_train by 255.0"],
@@ -93,21 +83,37 @@ WRONG = {
         "test_train_mnist_uses_callback": ["by keyword"],
         "test_train_mnist_model_agrees": ["by keyword"],
     }),
-    "wrong_epochs_20.py": (10, {
-        "test_train_mnist_history": ["asked for 20 epochs; at most 10"],
-    }),
     "wrong_fake_history.py": (12, {
         "test_train_mnist_model_agrees": ["reports a final training accuracy of 0.9950",
                                           "Return the History"],
     }),
 }
+# Graded only with GRADER_ALL_SUBMISSIONS=1 (each runs train_mnist in the worker; the set
+# above already covers every check): more mistakes, exact points as well.
+EXTRA = {
+    "wrong_self_stop_training.py": (4, {
+        "test_callback_default_threshold": ["self.stop_training", "self.model.stop_training = True"],
+        "test_callback_other_thresholds": ["self.model.stop_training = True"],
+        "test_callback_without_accuracy": ["does not stop training"],
+        "test_callback_keras2_acc_key": ["does not stop training"],
+        "test_train_mnist_history": ["reached 0.99 at epoch", "went on to epoch 10"],
+    }),
+    "wrong_message_fraction.py": (12, {
+        "test_callback_message": ["Reached 0.99% accuracy", "print it as a percentage"],
+    }),
+    "wrong_epochs_20.py": (10, {
+        "test_train_mnist_history": ["asked for 20 epochs; at most 10"],
+    }),
+}
+if os.environ.get("GRADER_ALL_SUBMISSIONS", "").lower() in ("1", "true", "yes"):
+    WRONG.update(EXTRA)
 
 CORRECT = ["correct_rescaling_layer.py", "correct_getattr_style.py"]
 
 
 def test_every_submission_is_covered():
     files = {p.name for p in SUBMISSIONS.iterdir() if p.suffix in (".py", ".ipynb")}
-    assert files == set(WRONG) | set(CORRECT)
+    assert files == set(WRONG) | set(EXTRA) | set(CORRECT)
 
 
 def test_profiles_have_what_the_suite_reads():

@@ -93,7 +93,7 @@ def train_and_evaluate(model: Any, compile_config: dict[str, Any] | None, *, sam
                        shuffle=True, verbose=0)
         probabilities = copy.predict(x_test, batch_size=1000, verbose=0)
     except Exception as exc:  # noqa: BLE001
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        message = str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else ""
         raise TrainingFailed(f"training the model failed: {type(exc).__name__}: {message}") from exc
     probabilities = np.asarray(probabilities)
     if probabilities.ndim != 2 or probabilities.shape[0] != len(y_test):
