@@ -159,6 +159,15 @@ def test_solution_notebook_gets_full_marks_and_its_answers_are_collected():
     assert result.pending_points == 4
 
 
+def test_every_explanation_question_is_asked_and_answered_in_the_notebook():
+    spec = course().assignment(ASSIGNMENT)
+    nb = nbformat.read(spec.notebook, as_version=4)
+    markdown = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    for question in spec.manual:
+        assert any(question.prompt in text for text in markdown), question.name
+        assert any(text.startswith(f"<!-- ANSWER: {question.name} -->") for text in markdown), question.name
+
+
 def test_answers_of_a_student_notebook_are_collected_as_pending():
     result = graded(SUBMISSIONS / "wrong_percentage_untagged.ipynb")
     answers = {q["name"]: q["answer"] for q in result.manual}

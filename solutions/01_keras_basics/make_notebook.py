@@ -17,6 +17,16 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 NAME = "01_keras_basics"
 cells = []
+# the explanation questions, as in [[assignments.01_keras_basics.manual]] of autograder.toml
+PROMPTS = {
+    "untrained_accuracy": "Why is the accuracy of the untrained logistic regression close to 0.1?",
+    "random_probabilities": "Why does a newly built model give different probabilities each time you run "
+                            "the cell?",
+    "parameter_counts": "Explain the weight counts of the logistic regression, the dense network and the "
+                        "convolutional layers (why a convolution has so few weights, why a second "
+                        "convolution has more).",
+    "overfitting": "Why does the dense network trained on 500 images overfit, and what would reduce it?",
+}
 
 
 def md(text: str) -> None:
@@ -34,6 +44,8 @@ def graded(label: str, text: str, target: str | list[str]) -> None:
 
 
 def answer(question: str, text: str) -> None:
+    """The question (its prompt in autograder.toml), then the answer cell the grader collects."""
+    cells.append(new_markdown_cell(f"**Question ({question}, 1 point).** {PROMPTS[question]}"))
     cells.append(
         new_markdown_cell(f"<!-- ANSWER: {question} -->\n" + text.strip("\n"), metadata={"tags": ["answer"]})
     )
