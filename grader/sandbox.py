@@ -320,10 +320,12 @@ class Sandbox:
             if tasks >= self.limits.processes:
                 self.kill(("processes", f"started {self.limits.processes} processes/threads, the limit"))
                 return
-            if rss > self.limits.memory and len(procs) > 1:
-                rss = _pss(procs)  # forked copies share pages: count each page once
             if rss > self.limits.memory:
-                self.kill(("memory", f"used more than the {_mib(self.limits.memory)} memory limit"))
+                # summed RSS counts pages shared by forked copies once per copy: an upper
+                # bound, kept because it is cheap and safe (PSS needs smaps, which takes
+                # seconds on a tree that keeps forking); say how many processes it was
+                many = f" ({len(procs)} processes together)" if len(procs) > 2 else ""
+                self.kill(("memory", f"used more than the {_mib(self.limits.memory)} memory limit{many}"))
                 return
             if now - last_disk > 1.0:
                 last_disk = now
@@ -467,20 +469,6 @@ def _kill_uid(uid: int) -> None:
         finally:
             os._exit(0)
     os.waitpid(pid, 0)
-
-
-def _pss(procs: list[psutil.Process]) -> int:
-    """Proportional set size of ``procs`` together (shared pages split between sharers)."""
-    total = 0
-    for proc in procs:
-        try:
-            total += proc.memory_full_info().pss
-        except (psutil.Error, AttributeError, OSError):
-            try:
-                total += proc.memory_info().rss
-            except psutil.Error:
-                pass
-    return total
 
 
 def _du(path: str, stop_at: int) -> int:
