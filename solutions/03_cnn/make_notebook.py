@@ -192,7 +192,7 @@ md("""
 ## A short training
 
 A few thousand images and two epochs are enough to see the network learn (the full training
-set for 5 epochs gives about 91% test accuracy; try it when you have a few minutes).
+set for 5 epochs gives about 90% test accuracy; try it when you have a few minutes).
 """)
 
 code("""
