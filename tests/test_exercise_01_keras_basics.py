@@ -26,11 +26,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SUBMISSIONS = ROOT / "tests" / "submissions" / "01_keras_basics"
 ASSIGNMENT = "01_keras_basics"
 MAX_SCORE = 18.0
-# A worker runs under the uid 61000 + slot (when the grader runs as root), and closing a
-# sandbox kills every process of that uid: two grader processes using the same slot at the
-# same time kill each other's workers. This module's own slot keeps it apart from other
-# grader runs on the machine (the batch gives each parallel job its own slot the same way).
-SLOT = 21
 ALL_TESTS = {
     "test_predicted_labels_small", "test_predicted_labels_random", "test_accuracy_small",
     "test_accuracy_random", "test_dense_param_count_logistic", "test_dense_param_count_random",
@@ -48,7 +43,7 @@ def course():
 
 @functools.cache
 def graded(path: Path):
-    return grade_file(path, assignment=ASSIGNMENT, course=course(), device="cpu", slot=SLOT)
+    return grade_file(path, assignment=ASSIGNMENT, course=course(), device="cpu")
 
 
 def failed_tests(result) -> dict[str, str]:
@@ -184,6 +179,6 @@ def test_blank_student_notebook_gets_zero(tmp_path):
     stub.write_text(student_notebook(spec), encoding="utf-8")
     nb = nbformat.read(stub, as_version=4)
     assert not any("SOLUTION" in c.source for c in nb.cells)
-    result = grade_file(stub, assignment=ASSIGNMENT, course=course(), device="cpu", slot=SLOT)
+    result = grade_file(stub, assignment=ASSIGNMENT, course=course(), device="cpu")
     assert result.score == 0
     assert result.max_score == MAX_SCORE

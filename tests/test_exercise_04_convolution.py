@@ -25,11 +25,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SUBMISSIONS = ROOT / "tests" / "submissions" / "04_convolution"
 ASSIGNMENT = "04_convolution"
 MAX_SCORE = 17.0
-# A worker runs under the uid 61000 + slot (when the grader runs as root), and closing a
-# sandbox kills every process of that uid: two grader processes using the same slot at the
-# same time kill each other's workers. This module's own slot keeps it apart from other
-# grader runs on the machine (the batch gives each parallel job its own slot the same way).
-SLOT = 24
 ALL_TESTS = {
     "test_convolve_small_example", "test_convolve_matches_keras_conv2d",
     "test_convolve_edge_filter_on_ascent", "test_convolve_random_cases",
@@ -50,7 +45,7 @@ def course():
 
 @functools.cache
 def graded(path: Path):
-    return grade_file(path, assignment=ASSIGNMENT, course=course(), device="cpu", slot=SLOT)
+    return grade_file(path, assignment=ASSIGNMENT, course=course(), device="cpu")
 
 
 def failed_tests(result) -> dict[str, str]:
@@ -157,6 +152,6 @@ def test_blank_student_notebook_gets_zero(tmp_path):
     stub = tmp_path / f"{ASSIGNMENT}.ipynb"
     stub.write_text(student_notebook(spec), encoding="utf-8")
     assert "SOLUTION" not in stub.read_text(encoding="utf-8")
-    result = grade_file(stub, assignment=ASSIGNMENT, course=course(), device="cpu", slot=SLOT)
+    result = grade_file(stub, assignment=ASSIGNMENT, course=course(), device="cpu")
     assert result.score == 0
     assert result.max_score == MAX_SCORE
