@@ -250,6 +250,7 @@ def _unparsable_definition(submission: SubmissionFile, broken: dict[int, SyntaxE
     for cell in submission.cells:
         exc = broken.get(cell.index)
         if exc is not None and pattern.search(clean_source(cell.source)):
-            place = "your file" if submission.path.suffix == ".py" and len(submission.cells) == 1 else f"cell {cell.index + 1}"
+            single_py = getattr(submission.path, "suffix", "") == ".py" and len(submission.cells) == 1
+            place = "your file" if single_py else f"cell {cell.index + 1}"
             return f"{place} has a syntax error on line {exc.lineno}: {exc.msg}"
     return None
