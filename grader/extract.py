@@ -3,7 +3,8 @@
 The rules (docs/AUTHORING.md):
 
 * a *graded* cell (tag ``graded`` or first line ``# GRADED: <label>``) runs whole;
-* from every other code cell only its top-level ``import`` statements run;
+* from every other code cell only the top-level ``import`` statements that bind a name
+  the selected code uses run (``import matplotlib`` for a plot cell costs nothing);
 * a graded name (``graded = [...]`` in autograder.toml) that no graded cell defines is
   looked up by name among all top-level definitions (the tag was lost, the cell copied,
   the notebook re-created, or the submission is a ``.py``): the last definition wins, as
@@ -173,13 +174,13 @@ def build_program(submission: SubmissionFile, graded_names: tuple[str, ...]) -> 
         others.extend(_Stmt(cell, s, (cell.index, i)) for i, s in enumerate(tree.body))
 
     chosen: dict[tuple[int, int], _Stmt] = {}
-    for st in others:
-        if isinstance(st.node, (ast.Import, ast.ImportFrom)):
-            chosen[st.order] = st
-            defined |= defined_names(st.node)
 
     def last_definition(name: str) -> _Stmt | None:
         hits = [s for s in others if name in defined_names(s.node) and _definition(s.node)]
+        return hits[-1] if hits else None
+
+    def last_import(name: str) -> _Stmt | None:
+        hits = [s for s in others if isinstance(s.node, (ast.Import, ast.ImportFrom)) and name in defined_names(s.node)]
         return hits[-1] if hits else None
 
     for name in graded_names:
@@ -202,9 +203,9 @@ def build_program(submission: SubmissionFile, graded_names: tuple[str, ...]) -> 
     while needed - seen:
         name = (needed - seen).pop()
         seen.add(name)
-        if name in defined or name in _BUILTINS:
+        if name in defined or (name in _BUILTINS and last_import(name) is None):
             continue
-        hit = last_definition(name)
+        hit = last_definition(name) or last_import(name)
         if hit is not None and hit.order not in chosen:
             chosen[hit.order] = hit
             defined |= defined_names(hit.node)

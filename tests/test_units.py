@@ -58,13 +58,13 @@ def test_protocol_rejects_forged_frames():
 # ---------------------------------------------------------------- extraction
 def test_only_graded_cells_and_imports_run():
     program = build_program(sub(
-        ("code", "import numpy as np\nx = np.ones(3)\nmodel.fit(x, epochs=100)", ()),
+        ("code", "import numpy as np\nimport matplotlib.pyplot as plt\nx = np.ones(3)\nmodel.fit(x, epochs=100)", ()),
         ("code", "# GRADED: f\ndef f(a):\n    return helper(a)", ()),
-        ("code", "def helper(a):\n    return a * SCALE\nSCALE = 2\nhistory = model.fit(epochs=100)", ()),
+        ("code", "def helper(a):\n    return np.abs(a) * SCALE\nSCALE = 2\nhistory = model.fit(epochs=100)", ()),
         ("code", "%matplotlib inline\n!pip install foo\nprint('explore')", ()),
     ), ("f",))
     ranges = {u.label: u.lines for u in program.units}
-    assert ranges["cell 1"] == [(1, 1)]  # only the import of the first cell
+    assert ranges["cell 1"] == [(1, 1)]  # only the import the graded code uses (numpy, not matplotlib)
     assert ranges["graded cell 'f'"] is None  # the graded cell runs whole
     assert ranges["cell 3"] == [(1, 2), (3, 3)]  # helper + SCALE, never the fit
     assert "cell 4" not in ranges
