@@ -239,9 +239,6 @@ def _result(path: Path, spec: Assignment, sub: SubmissionFile | None, program: A
     problems = list(program.problems) if program is not None else []
     if sub is not None:
         problems = list(sub.warnings) + problems
-        if sub.assignment and sub.assignment != spec.name:
-            problems.insert(0, f"this notebook was released for the assignment '{sub.assignment}', not "
-                               f"'{spec.name}': was the wrong notebook submitted?")
     if sub is not None and sub.assignment and sub.assignment != spec.name:
         problems.insert(0, f"this notebook was handed out for {sub.assignment!r}, but it was graded as {spec.name!r}: "
                            "was the wrong notebook submitted?")

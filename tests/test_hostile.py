@@ -140,7 +140,7 @@ EXPECTED: dict[str, Expect] = {
     "untagged": Expect(4, "ok", problems=r"found by name .*scale, predict_labels, RATE"),
     "deleted_cells": Expect(0, "ok", problems=r"`scale` is not defined anywhere in your submission"),
     "renamed": Expect(0, "ok", checks={"test_scale": r"`scale` is not defined in your submission: did you rename it"}),
-    "wrong_exercise": Expect(0, "ok", problems=r"released for the assignment 'demo', not 'demo_model'"),
+    "wrong_exercise": Expect(0, "ok", problems=r"handed out for 'demo', but it was graded as 'demo_model'"),
 }
 
 
