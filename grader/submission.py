@@ -166,6 +166,9 @@ class Submission:
         return reply
 
     def _missing_message(self, name: str) -> str:
+        unparsable = next((p for p in self.problems if p.startswith(f"`{name}` could not be read:")), None)
+        if unparsable is not None:  # its cell has a syntax error (grader.extract said where)
+            return unparsable
         message = f"`{name}` is not defined in your submission: did you rename it or delete its cell?"
         related = [e for e in self.load_errors if e.get("type") != "NameError" or name in e.get("message", "")]
         if related:

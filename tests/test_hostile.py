@@ -132,8 +132,10 @@ EXPECTED: dict[str, Expect] = {
     # ---- network
     "network": Expect(1, "ok"),
     # ---- broken files
-    "syntax_error": Expect(0, "ok", problems=r"`scale` could not be read: your file has a syntax error on line 6"),
-    "syntax_error_cell": Expect(2, "ok", problems=r"graded cell 'scale' has a syntax error on line 3"),
+    "syntax_error": Expect(0, "ok", problems=r"`scale` could not be read: your file has a syntax error on line 6",
+                           checks={"test_scale": r"`scale` could not be read: your file has a syntax error on line 6"}),
+    "syntax_error_cell": Expect(2, "ok", problems=r"graded cell 'scale' has a syntax error on line 3",
+                                checks={"test_scale": r"`scale` could not be read: cell 2 has a syntax error on line 3"}),
     "invalid_json": Expect(0, "error", message=r"is not a valid notebook \(JSON error at line"),
     "empty": Expect(0, "error", message=r"empty\.ipynb is empty"),
     "nbformat3": Expect(4, "ok", problems=r"nbformat 3 notebook; it was converted"),
