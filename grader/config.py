@@ -46,7 +46,7 @@ def parse_size(value: int | str) -> int:
 class Limits:
     """What one submission's worker may use. Enforced by :mod:`grader.sandbox`."""
 
-    timeout: float = 120.0  # wall-clock seconds for the whole worker life
+    timeout: float = 120.0  # wall-clock seconds of the student's code (time the trusted side spends between requests does not count)
     memory: int = 3 * 1024**3  # bytes of private data (RLIMIT_DATA) and resident set
     processes: int = 256  # tasks (processes + threads) the worker may own
     output: int = 32 * 1024**2  # largest file the worker may write (stdout included)
