@@ -208,10 +208,11 @@ md("""
 
 What do the layers compute? A second model that shares the trained layers but returns the
 output of each of the first four layers (convolution, pooling, convolution, pooling) shows
-it. Below, each row is one of three images of the same class (ankle boots); each column
-shows, for one filter, its feature map after each of the four layers. A filter that lights
-up in the same places for all three boots has learnt a pattern shared by the class; the
-maps get smaller and more abstract from layer to layer.
+it. Below, each row is one of three images of the same class (ankle boots); the columns
+follow one filter (`FILTER`) through the four layers: its feature map after the first
+convolution, after pooling, after the second convolution, after pooling again. A filter
+that lights up in the same places for all three boots has learnt a pattern shared by the
+class; the maps get smaller and more abstract from layer to layer.
 """)
 
 code("""
