@@ -97,6 +97,19 @@ class HistoryObservation:
         return _model_observation(self.model_data, self.name, "") if self.model_data else None
 
 
+_FUNCTION_MODULES = ("builtins", "keras.losses", "keras.metrics", "keras.activations")
+
+
+def _keras_function(module: Any, fn_name: Any) -> bool:
+    """A plain Keras function by name (``loss=keras.losses.sparse_categorical_crossentropy``
+    serializes as ``{"module": "builtins", "class_name": "function", "config": "<name>"}``)."""
+    if module not in _FUNCTION_MODULES or not isinstance(fn_name, str) or not fn_name.isidentifier():
+        return False
+    import keras
+
+    return any(callable(getattr(ns, fn_name, None)) for ns in (keras.losses, keras.metrics, keras.activations))
+
+
 def check_model_config(config: Any, name: str) -> None:
     """Refuse anything in a Keras config that is not a built-in Keras object."""
     stack = [config]
@@ -105,6 +118,9 @@ def check_model_config(config: Any, name: str) -> None:
         if isinstance(node, dict):
             cls = node.get("class_name")
             module = node.get("module")
+            if cls == "function" and _keras_function(module, node.get("config")):
+                stack.extend(v for k, v in node.items() if k != "config")
+                continue
             if isinstance(cls, str) and module is not None:
                 if not isinstance(module, str) or not (module == "keras" or module.startswith("keras.")):
                     raise CheckFailed(f"the model returned by {name} uses {cls} from {module!r}: only built-in Keras layers can be graded")

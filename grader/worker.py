@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import io
 import json
+import linecache
 import os
 import struct
 import sys
@@ -117,6 +118,9 @@ class Worker:
     def load(self, units: list[dict]) -> dict:
         errors = []
         for unit in units:
+            # tracebacks (and the messages built from them) can quote the student's line
+            linecache.cache[unit["filename"]] = (len(unit["source"]), None,
+                                                 unit["source"].splitlines(True), unit["filename"])
             try:
                 tree = ast.parse(unit["source"], unit["filename"])
             except SyntaxError as exc:
