@@ -132,3 +132,21 @@ def test_device_choice_on_a_cpu_machine(monkeypatch):
     groups = split_cores(2)
     assert len(groups) == 2 and all(groups)
     assert DeviceChoice("gpu", 2).gpu_for(3) == 1 and DeviceChoice("cpu", 0).gpu_for(1) is None
+
+
+def test_model_config_allows_keras_functions_only():
+    from grader.submission import check_model_config
+
+    def fn(name, module="builtins"):
+        return {"module": module, "class_name": "function", "config": name, "registered_name": "function"}
+
+    check_model_config({"loss": fn("sparse_categorical_crossentropy"), "metrics": [fn("relu", "keras.activations")]}, "m")
+    for bad in [
+        {"loss": fn("my_custom_loss")},
+        {"loss": fn("system", "os")},
+        {"layers": [{"module": "keras.layers", "class_name": "Lambda", "config": {}, "registered_name": None}]},
+        {"layers": [{"module": "mypackage", "class_name": "Dense", "config": {}, "registered_name": None}]},
+        {"layers": [{"module": "keras.layers", "class_name": "Dense", "config": {}, "registered_name": "evil>Dense"}]},
+    ]:
+        with pytest.raises(CheckFailed):
+            check_model_config(bad, "m")

@@ -1,0 +1,105 @@
+"""The grader's own training of the CNN a submission built (trusted side only).
+
+Shared by the grading suite (``test_03_cnn.py``) and ``bench/calibrate.py``, so the
+calibrated threshold measures exactly what grading does: a fresh copy of the submitted
+architecture (new random weights from ``seed``), compiled from the submission's compile
+settings, trained on ``train_samples`` Fashion-MNIST training images normalized by the
+reference transform for ``epochs`` epochs, and scored on the 10,000 test images, which
+never reach the student's worker.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+class TrainingFailed(Exception):
+    """The grader could not train the submitted model; the message says why."""
+
+
+@dataclass
+class Outcome:
+    accuracy: float  # on the Fashion-MNIST test set
+    seconds: float  # training + evaluation, wall clock
+    history: dict[str, list[float]] = field(default_factory=dict)
+
+
+def reference_transform(images: np.ndarray) -> np.ndarray:
+    """(N, 28, 28) uint8 -> (N, 28, 28, 1) float32 in [0, 1]: what reshape_and_normalize does."""
+    return (np.asarray(images, dtype=np.float32) / 255.0)[..., np.newaxis]
+
+
+def fashion_data(samples: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``samples`` training images chosen with ``seed`` (all 60,000 if more are asked) and
+    the whole test set, normalized by :func:`reference_transform`."""
+    from grader.datasets import load_fashion_mnist
+
+    (x_train, y_train), (x_test, y_test) = load_fashion_mnist()
+    if samples < len(x_train):
+        index = np.sort(np.random.default_rng(seed).permutation(len(x_train))[:samples])
+        x_train, y_train = x_train[index], y_train[index]
+    return (reference_transform(x_train), np.asarray(y_train, dtype=np.int64),
+            reference_transform(x_test), np.asarray(y_test, dtype=np.int64))
+
+
+def deterministic() -> None:
+    """Make TensorFlow's kernels deterministic (same seed, same score)."""
+    import tensorflow as tf
+
+    try:
+        tf.config.experimental.enable_op_determinism()
+    except Exception:  # noqa: BLE001 - an older TensorFlow: scores vary a little more
+        pass
+
+
+def fresh_copy(model: Any, compile_config: dict[str, Any] | None, seed: int) -> Any:
+    """A new model with ``model``'s architecture and fresh weights drawn from ``seed``,
+    compiled like the submission compiled its own."""
+    import keras
+
+    if not compile_config:
+        raise TrainingFailed(
+            "the model is not compiled, so the grader does not know how to train it: call "
+            "model.compile(optimizer=..., loss=..., metrics=[...]) before returning it"
+        )
+    keras.utils.set_random_seed(seed)
+    try:
+        copy = keras.models.clone_model(model)
+        copy.compile_from_config(compile_config)
+    except Exception as exc:  # noqa: BLE001 - anything: explain and fail the check
+        raise TrainingFailed(f"the grader could not rebuild and compile the model: "
+                             f"{type(exc).__name__}: {exc}") from exc
+    return copy
+
+
+def train_and_evaluate(model: Any, compile_config: dict[str, Any] | None, *, samples: int,
+                       epochs: int, batch_size: int, seed: int,
+                       data: tuple[np.ndarray, ...] | None = None) -> Outcome:
+    """Train a fresh copy of ``model`` on the budget and return its test accuracy.
+
+    The accuracy is computed here from the predictions (arg max over the outputs), so it
+    does not depend on which metrics the submission compiled.
+    """
+    deterministic()
+    x_train, y_train, x_test, y_test = data if data is not None else fashion_data(samples, seed)
+    start = time.perf_counter()
+    copy = fresh_copy(model, compile_config, seed)
+    try:
+        fit = copy.fit(x_train, y_train, epochs=int(epochs), batch_size=int(batch_size),
+                       shuffle=True, verbose=0)
+        probabilities = copy.predict(x_test, batch_size=1000, verbose=0)
+    except Exception as exc:  # noqa: BLE001
+        message = str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else ""
+        raise TrainingFailed(f"training the model failed: {type(exc).__name__}: {message}") from exc
+    probabilities = np.asarray(probabilities)
+    if probabilities.ndim != 2 or probabilities.shape[0] != len(y_test):
+        raise TrainingFailed(f"the model's output has shape {probabilities.shape[1:]}; "
+                             "one score per class, (10,), is needed")
+    accuracy = float(np.mean(np.argmax(probabilities, axis=1) == y_test))
+    seconds = time.perf_counter() - start
+    history = {k: [float(v) for v in vs] for k, vs in fit.history.items()}
+    return Outcome(accuracy, seconds, history)
