@@ -23,6 +23,8 @@ from grader.config import load_course
 from grader.grading import grade_file
 from grader.release import student_notebook
 
+from .exercise_helpers import assert_full_marks, assert_graded_as, failed_tests
+
 os.environ.setdefault("GRADER_DATA_DIR", "/work/shared/datasets")
 os.environ.setdefault("GRADER_OFFLINE", "1")
 
@@ -47,10 +49,6 @@ def course():
 @functools.cache
 def graded(path: Path):
     return grade_file(path, assignment=ASSIGNMENT, course=course(), device="cpu", slot=SLOT)
-
-
-def failed_tests(result) -> dict[str, str]:
-    return {name: t.output for name, t in result.tests.items() if t.status != "passed"}
 
 
 # submission -> (score, {failed test: words its message must contain})
@@ -146,25 +144,13 @@ def test_calibration_trains_the_architecture_the_suite_expects():
 @pytest.mark.parametrize("name", sorted(WRONG))
 def test_wrong_submission_gets_exact_points(name):
     score, expected_failures = WRONG[name]
-    result = graded(SUBMISSIONS / name)
-    assert result.status == "ok", result.message
-    assert set(result.tests) == ALL_TESTS
-    assert result.max_score == MAX_SCORE
-    failures = failed_tests(result)
-    assert set(failures) == set(expected_failures), failures
-    for test, words in expected_failures.items():
-        for word in words:
-            assert word in failures[test], f"{test}: {word!r} not in {failures[test]!r}"
-    assert result.score == score
+    assert_graded_as(graded(SUBMISSIONS / name), score, expected_failures, ALL_TESTS, MAX_SCORE)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", CORRECT)
 def test_correct_submission_gets_full_marks(name):
-    result = graded(SUBMISSIONS / name)
-    assert result.status == "ok", result.message
-    assert failed_tests(result) == {}
-    assert result.score == result.max_score == MAX_SCORE
+    assert_full_marks(graded(SUBMISSIONS / name), MAX_SCORE)
 
 
 @pytest.mark.slow
