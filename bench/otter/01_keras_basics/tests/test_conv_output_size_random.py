@@ -1,0 +1,26 @@
+OK_FORMAT = True
+
+test = {
+    "name": "test_conv_output_size_random",
+    "points": 1,
+    "all_or_nothing": True,
+    "suites": [
+        {
+            "cases": [
+                {
+                    "code": r"""
+>>> import bench_checks as _bench_checks
+>>> _bench_checks.run("test_conv_output_size_random", globals())
+True
+""",
+                    "hidden": True,
+                    "locked": False,
+                }
+            ],
+            "scored": True,
+            "setup": "",
+            "teardown": "",
+            "type": "doctest",
+        }
+    ],
+}

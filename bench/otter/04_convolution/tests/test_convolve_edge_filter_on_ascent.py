@@ -1,0 +1,26 @@
+OK_FORMAT = True
+
+test = {
+    "name": "test_convolve_edge_filter_on_ascent",
+    "points": 2,
+    "all_or_nothing": True,
+    "suites": [
+        {
+            "cases": [
+                {
+                    "code": r"""
+>>> import bench_checks as _bench_checks
+>>> _bench_checks.run("test_convolve_edge_filter_on_ascent", globals())
+True
+""",
+                    "hidden": False,
+                    "locked": False,
+                }
+            ],
+            "scored": True,
+            "setup": "",
+            "teardown": "",
+            "type": "doctest",
+        }
+    ],
+}

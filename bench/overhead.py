@@ -1,0 +1,301 @@
+"""Where the time of grading one submission goes: the engine's own overhead, measured.
+
+For each submission, ``--repeats`` times:
+
+1. ``grader grade NOTEBOOK --jobs 1 --force`` is timed as a whole (what a batch pays);
+2. the same grading runs again in a fresh process *instrumented* (``--one``): this process
+   plays the runner (``python -m grader.runner``) and wraps, without changing them, the
+   engine's steps: ``Sandbox.start`` (worker process, confinement), every ``Sandbox.request``
+   (the ``load`` of the graded cells, which imports what the submission imports, TensorFlow
+   included; each call's round trip, split into the student's own compute time that the
+   worker reports and the rest: encoding, transfer, decoding), the first TensorFlow/Keras
+   import of the trusted side, the rebuilding of returned models, the datasets' loading,
+   the suite's own training/evaluation (``cnn_budget.train_and_evaluate``,
+   ``callback_budget.measured_accuracy``), ``Sandbox.close``, ``pytest.main`` and the
+   result files.
+
+The engine's overhead is then: wall time of ``grader grade`` - the student's compute -
+the suite's training/evaluation. Interpreter and import costs are measured on their own
+too (fresh processes: ``python -c pass``, ``import grader.cli``, ``import keras``).
+
+Examples::
+
+    python bench/overhead.py --exercises 04_convolution,01_keras_basics --repeats 3
+    cd tests/course && python ../../bench/overhead.py --config autograder.toml --exercises demo \\
+        --submission good --corpus submissions --plain --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import builtins
+import functools
+import glob
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (  # noqa: E402
+    COURSE,
+    EXERCISES,
+    GRADER,
+    bench_env,
+    find_submission,
+    load,
+    machine_line,
+    median,
+    prepare,
+    run_measured,
+    save_json,
+    table,
+)
+
+STEPS = ["runner process start + imports", "read + select code", "pytest (startup, collection, checks' own code)",
+         "TF/Keras import (trusted)", "sandbox start (worker, confinement)",
+         "load: graded cells + imports in worker (TF if imported)", "requests: transfer/encode (not student time)",
+         "student compute (worker-reported)", "model rebuild (trusted)", "datasets loading (trusted)",
+         "suite training/evaluation (trusted)", "sandbox close", "result files"]
+
+
+# ----------------------------------------------------------------------------- instrumented run
+
+def instrumented(path: str, exercise: str, config: str) -> dict:
+    """Grade ``path`` in this process with every engine step timed (as the runner would).
+
+    Times are *exclusive*: a step nested in another (TensorFlow's first import inside a
+    model rebuild, a dataset loaded by a training helper) counts for itself only, and
+    "pytest" is what is left of ``pytest.main`` once every step inside it is taken out.
+    """
+    import psutil
+
+    started = psutil.Process().create_time()
+    times: dict[str, float] = {k: 0.0 for k in STEPS}
+    counts = {"requests": 0}
+    times["runner process start + imports"] = time.time() - started
+    t0 = time.perf_counter()
+    import pytest
+
+    from grader import datasets, sandbox, submission
+    from grader.config import load_course
+    from grader.grading import grade_file
+    from grader.results import write_submission
+    times["runner process start + imports"] += time.perf_counter() - t0
+
+    stack: list[list] = []  # [step, start, time of nested steps]
+
+    def enter(step: str) -> None:
+        stack.append([step, time.perf_counter(), 0.0])
+
+    def leave(split=None) -> None:
+        step, start, nested = stack.pop()
+        dt = time.perf_counter() - start
+        if split is None:
+            times[step] += dt - nested
+        else:
+            split(dt - nested)
+        if stack:
+            stack[-1][2] += dt
+
+    def wrap(owner, attr, step):
+        func = getattr(owner, attr)
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            enter(step)
+            try:
+                return func(*args, **kwargs)
+            finally:
+                leave()
+        setattr(owner, attr, wrapper)
+
+    # --- the first import of TensorFlow/Keras on this (trusted) side
+    original_import = builtins.__import__
+    state = {"importing": False}
+
+    def timed_import(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002
+        if (level == 0 and not state["importing"] and name.split(".")[0] in ("tensorflow", "keras")
+                and "tensorflow" not in sys.modules and "keras" not in sys.modules):
+            state["importing"] = True
+            enter("TF/Keras import (trusted)")
+            try:
+                return original_import(name, globals, locals, fromlist, level)
+            finally:
+                leave()
+                state["importing"] = False
+        return original_import(name, globals, locals, fromlist, level)
+
+    builtins.__import__ = timed_import
+
+    wrap(sandbox.Sandbox, "start", "sandbox start (worker, confinement)")
+    wrap(sandbox.Sandbox, "close", "sandbox close")
+    request = sandbox.Sandbox.request
+
+    def timed_request(self, req, timeout=None):
+        load_op = req.get("op") == "load"
+        enter("load: graded cells + imports in worker (TF if imported)" if load_op
+              else "requests: transfer/encode (not student time)")
+        reply = None
+        try:
+            reply = request(self, req, timeout)
+            return reply
+        finally:
+            if load_op:
+                leave()
+            else:
+                counts["requests"] += 1
+                student = float(reply.get("seconds") or 0.0) if isinstance(reply, dict) else 0.0
+
+                def split(dt: float) -> None:
+                    times["student compute (worker-reported)"] += student
+                    times["requests: transfer/encode (not student time)"] += dt - student
+                leave(split)
+    sandbox.Sandbox.request = timed_request
+
+    rebuild = submission.ModelObservation.__dict__["model"].func
+
+    def timed_rebuild(self):
+        enter("model rebuild (trusted)")
+        try:
+            return rebuild(self)
+        finally:
+            leave()
+    new_prop = functools.cached_property(timed_rebuild)
+    new_prop.__set_name__(submission.ModelObservation, "model")
+    submission.ModelObservation.model = new_prop
+
+    for name in ("load_mnist", "load_fashion_mnist", "load_ascent"):
+        if hasattr(datasets, name):
+            wrap(datasets, name, "datasets loading (trusted)")
+
+    # the suite's helper modules (imported by plain name from the suite's folder)
+    course = load_course(config)
+    spec = course.assignment(exercise)
+    sys.path.insert(0, str(spec.suite.parent))
+    train_steps = {"cnn_budget": ["train_and_evaluate"], "callback_budget": ["measured_accuracy"]}
+    for module_name, funcs in train_steps.items():
+        if (spec.suite.parent / f"{module_name}.py").is_file():
+            module = __import__(module_name)
+            for func in funcs:
+                wrap(module, func, "suite training/evaluation (trusted)")
+
+    wrap(pytest, "main", "pytest (startup, collection, checks' own code)")
+    enter("read + select code")
+    result = grade_file(path, assignment=exercise, course=course, device="cpu", slot=30)
+    leave()
+    enter("result files")
+    write_submission(result, Path(tempfile.mkdtemp(prefix="bench-overhead-")) / "result")
+    leave()
+    builtins.__import__ = original_import
+    return {"times": {k: round(v, 3) for k, v in times.items()}, "total": round(time.time() - started, 3),
+            "grade_file": round(result.execution_time, 3),
+            "score": f"{result.score:g}/{result.max_score:g}", "status": result.status,
+            "requests": counts["requests"], "tests": {n: t.seconds for n, t in result.tests.items()}}
+
+
+# ----------------------------------------------------------------------------- driver
+
+def micro(repeats: int) -> dict[str, float]:
+    """Interpreter and import costs, each in a fresh process (median seconds)."""
+    cases = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "import grader.cli (the grader command)": [sys.executable, "-c", "import grader.cli"],
+        "import grader.grading + pytest (runner)": [sys.executable, "-c", "import grader.grading, pytest"],
+        "import keras (TensorFlow backend)": [sys.executable, "-c", "import keras"],
+        "import numpy, scipy.signal, matplotlib.pyplot": [sys.executable, "-c",
+                                                           "import numpy, scipy.signal, matplotlib.pyplot"],
+    }
+    out = {}
+    for label, cmd in cases.items():
+        walls = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            subprocess.run(cmd, env=bench_env(), capture_output=True, check=False)
+            walls.append(time.perf_counter() - t)
+        out[label] = round(median(walls), 2)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--config", type=Path, default=COURSE)
+    p.add_argument("--exercises", default=",".join(EXERCISES))
+    p.add_argument("--submission", default="solution")
+    p.add_argument("--corpus", type=Path)
+    p.add_argument("--plain", action="store_true")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--no-micro", action="store_true", help="skip the fresh-process import timings")
+    p.add_argument("--json", type=Path)
+    p.add_argument("--one", help=argparse.SUPPRESS)
+    p.add_argument("--exercise", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    config = args.config.resolve()
+    if args.one:
+        print(json.dumps(instrumented(args.one, args.exercise, str(config))))
+        return 0
+    print(f"machine: {machine_line()}", file=sys.stderr)
+    work = Path(tempfile.mkdtemp(prefix="bench-overhead-"))
+    report: dict = {"machine": machine_line(), "submissions": {}}
+    rows = []
+    for exercise in [e for e in args.exercises.split(",") if e]:
+        sub = prepare(find_submission(exercise, args.submission, config, args.corpus.resolve() if args.corpus else None,
+                                      args.plain), work / "subs")
+        cli_walls, runs = [], []
+        for rep in range(args.repeats):
+            out = work / "out" / exercise
+            m = run_measured([GRADER, "grade", str(sub.notebook), "--out", str(out), "--jobs", "1", "--force",
+                              "--assignment", exercise, "--quiet"], cwd=config.parent)
+            cli_walls.append(m.wall)
+            found = glob.glob(str(out / "*" / "result.full.json"))
+            execution = json.loads(Path(found[0]).read_text())["execution_time"] if found else None
+            proc = subprocess.run([sys.executable, __file__, "--one", str(sub.notebook), "--exercise", exercise,
+                                   "--config", str(config)], env=bench_env(), capture_output=True, text=True,
+                                  cwd=config.parent)
+            lines = [x for x in proc.stdout.splitlines() if x.startswith("{")]
+            if not lines:
+                print(proc.stderr[-3000:], file=sys.stderr)
+                continue
+            run = json.loads(lines[-1])
+            run["cli_wall"], run["execution_time"], run["load"] = round(m.wall, 2), execution, m.load_before
+            runs.append(run)
+            print(f"[{time.strftime('%H:%M:%S')}] {exercise}/{args.submission} #{rep + 1}: grader grade "
+                  f"{m.wall:.1f} s, instrumented {run['total']:.1f} s, load {m.load_before}", file=sys.stderr, flush=True)
+        if not runs:
+            continue
+        report["submissions"][f"{exercise}/{args.submission}"] = runs
+        cli = median(cli_walls)
+        inner = median([r["total"] for r in runs])
+        step = {k: median([r["times"][k] for r in runs]) for k in STEPS}
+        student = step["student compute (worker-reported)"]
+        training = step["suite training/evaluation (trusted)"]
+        overhead = cli - student - training
+        rows.append([f"{exercise}/{args.submission}", f"{cli:.1f}", f"{student:.1f}", f"{training:.1f}",
+                     f"{overhead:.1f}", "yes" if overhead <= 5 else "NO", runs[0]["score"],
+                     f"{median([float(r['load'].split(',')[0]) for r in runs]):.1f}"])
+        print(f"\n{exercise}/{args.submission}: breakdown (median of {len(runs)}; instrumented process "
+              f"{inner:.1f} s, grader grade {cli:.1f} s)")
+        outside = median([r["cli_wall"] - r["execution_time"] for r in runs if r["execution_time"] is not None])
+        brk = [["grader grade outside grade_file: CLI + runner process start, imports, result files "
+                "(from the grader grade run)", f"{outside:.2f}"]]
+        brk += [[k, f"{step[k]:.2f}"] for k in STEPS]
+        print(table(brk, ["step", "seconds"]))
+    print("\nengine overhead = grader grade wall - student compute - suite training/evaluation (target <= 5 s)")
+    print(table(rows, ["submission", "grader grade s", "student s", "suite training s", "overhead s",
+                       "<= 5 s", "score", "load"]))
+    if not args.no_micro:
+        costs = micro(args.repeats)
+        report["micro"] = costs
+        print("\nfresh-process costs (median):")
+        print(table([[k, f"{v:.2f}"] for k, v in costs.items()], ["command", "seconds"]))
+    print(f"\nload now {load()}")
+    report["rows"] = rows
+    save_json(args.json, report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
