@@ -29,7 +29,8 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
-MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 8, 4096, 16384, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 1, 2, 4, 8, 32
+MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
 MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 
@@ -119,7 +120,7 @@ def _become_pid_one() -> None:
 STAGE_MOUNTS = ("/mnt", "/media", "/srv", "/opt")
 
 
-def _hide(paths: list[str], keep: list[str], report: dict[str, Any]) -> None:
+def _hide(paths: list[str], keep: list[str], report: dict[str, Any], scratch: str = "") -> None:
     """Cover each path in ``paths`` with an empty tmpfs, re-exposing ``keep`` paths inside.
 
     Kept paths are first bind-mounted to a staging tmpfs (on ``/mnt`` in this mount
@@ -152,6 +153,26 @@ def _hide(paths: list[str], keep: list[str], report: dict[str, Any]) -> None:
         hidden.append(target)
     _libc.umount2(stage.encode(), MNT_DETACH)
     report["hidden"] = hidden
+    report["read_only"] = _read_only([k for k in keep if k != scratch])
+
+
+def _read_only(paths: list[str]) -> list[str]:
+    """Bind the Python installation and the grader package onto themselves, read-only.
+
+    Whatever the uid, the worker then cannot plant code that a later trusted process
+    would import (it matters most without a uid of its own, in a user namespace).
+    """
+    done = []
+    for path in sorted(set(paths), key=len):
+        if not os.path.isdir(path) or any(path == d or path.startswith(d + os.sep) for d in done):
+            continue
+        try:
+            _mount(path, path, None, MS_BIND | MS_REC)
+            _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+            done.append(path)
+        except OSError:
+            continue
+    return done
 
 
 def _limits(limits: dict[str, Any], report: dict[str, Any]) -> None:
@@ -194,7 +215,7 @@ def confine(setup: dict[str, Any]) -> dict[str, Any]:
     if setup.get("isolate", True):
         if _enter_namespaces(report):
             try:
-                _hide(setup.get("hide", []), setup.get("keep", []) + [scratch], report)
+                _hide(setup.get("hide", []), setup.get("keep", []) + [scratch], report, scratch)
             except OSError as exc:
                 report["hidden"] = f"not all hidden: {exc}"
     else:

@@ -248,3 +248,29 @@ def test_profile_follows_the_device(course, tmp_path, device, size):
     result = grade_file(sub, assignment="demo", course=course, device=device)
     assert result.device == device
     assert result.tests["test_mean"].status == "passed"
+
+
+def test_the_python_environment_and_the_engine_are_read_only_for_the_worker(course, tmp_path):
+    """No submission can plant code that a later trusted process would import."""
+    import sysconfig
+
+    import grader
+
+    targets = [Path(sysconfig.get_paths()["purelib"]) / "planted_by_test.py",
+               Path(grader.__file__).parent / "planted_by_test.py"]
+    sub = write(tmp_path / "planter.py", f"""\
+def add(a, b):
+    out = []
+    for target in {[str(t) for t in targets]!r}:
+        try:
+            open(target, "w").write("import os")
+            out.append("wrote")
+        except OSError:
+            out.append("refused")
+    return out
+
+ANSWER = 42
+""")
+    result = grade_file(sub, assignment="demo", course=course)
+    assert "found ['refused', 'refused']" in result.tests["test_add_small"].output
+    assert not any(t.exists() for t in targets)
