@@ -168,7 +168,7 @@ def test_broken_files_become_failed_checks(course, tmp_path):
     assert any("UTF-8" in p for p in latin.problems)
     syntax = grade_file(tmp_path / "syntax.py", assignment="demo", course=course)
     assert syntax.score == 0
-    assert "not defined" in syntax.tests["test_add_small"].output
+    assert "syntax error on line 1" in syntax.tests["test_add_small"].output
 
 
 def test_nbformat3_notebook_is_converted(course, tmp_path):

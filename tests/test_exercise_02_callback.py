@@ -69,7 +69,7 @@ WRONG = {
         "test_train_mnist_uses_callback": ["callbacks=[AccuracyThresholdCallback()]"],
     }),
     "wrong_no_logs_guard.py": (11, {
-        "test_callback_without_accuracy": ["logs=None", "raised TypeError", "(line 12)",
+        "test_callback_without_accuracy": ["logs=None", "raised TypeError", "(line 12: accuracy = logs[",
                                            "logs.get('accuracy')"],
         "test_callback_keras2_acc_key": ["raised KeyError", "Keras 2"],
     }),
