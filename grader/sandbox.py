@@ -266,6 +266,8 @@ class Sandbox:
             self.proc.wait(timeout=5)
         except psutil.TimeoutExpired:
             pass
+        if self.uid is not None:
+            _wait_uid_gone(self.uid)
         # reap re-parented orphans so none stays a zombie
         for child in psutil.Process().children(recursive=False):
             if child.status() == psutil.STATUS_ZOMBIE:
@@ -469,6 +471,23 @@ def _kill_uid(uid: int) -> None:
         finally:
             os._exit(0)
     os.waitpid(pid, 0)
+
+
+def _wait_uid_gone(uid: int, seconds: float = 3.0) -> None:
+    """Until no live process of ``uid`` is left (a dying fork bomb takes a moment), killing again."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        alive = []
+        for proc in psutil.process_iter(["uids", "status"]):
+            try:
+                if proc.info["uids"] and proc.info["uids"].real == uid and proc.info["status"] != psutil.STATUS_ZOMBIE:
+                    alive.append(proc)
+            except psutil.Error:
+                pass
+        if not alive:
+            return
+        _kill_uid(uid)
+        time.sleep(0.05)
 
 
 def _du(path: str, stop_at: int) -> int:
