@@ -242,7 +242,7 @@ def _result(path: Path, spec: Assignment, sub: SubmissionFile | None, program: A
     if sub is not None and sub.assignment and sub.assignment != spec.name:
         problems.insert(0, f"this notebook was handed out for {sub.assignment!r}, but it was graded as {spec.name!r}: "
                            "was the wrong notebook submitted?")
-    if program is not None and program.found_by_name:
+    if program is not None and program.found_by_name and path.suffix == ".ipynb":
         problems.append("found by name (their cell had lost its `graded` tag): " + ", ".join(program.found_by_name))
     load_errors = made.load_errors if made is not None else []
     return SubmissionResult(

@@ -171,3 +171,12 @@ def test_blank_student_notebook_gets_zero(tmp_path):
     result = grade_file(stub, assignment=ASSIGNMENT, course=course(), device="cpu", slot=SLOT)
     assert result.score == 0
     assert result.max_score == MAX_SCORE
+
+
+@pytest.mark.slow
+def test_feedback_table_highlights_the_layers_that_differ():
+    wrong = [i for i in graded(SUBMISSIONS / "wrong_same_padding.py").feedback if i["kind"] == "table"]
+    right = [i for i in graded(SUBMISSIONS / "correct_functional.py").feedback if i["kind"] == "table"]
+    assert wrong and wrong[0]["highlight"][0] == 0  # the first convolution already differs
+    assert right and right[0]["highlight"] == []
+    assert wrong[0]["header"][1] == "your layer" and wrong[0]["header"][4] == "expected layer"

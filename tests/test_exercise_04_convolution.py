@@ -141,3 +141,12 @@ def test_blank_student_notebook_gets_zero(tmp_path):
     result = grade_file(stub, assignment=ASSIGNMENT, course=course(), device="cpu")
     assert result.score == 0
     assert result.max_score == MAX_SCORE
+
+
+def test_feedback_shows_the_filtered_and_pooled_ascent_images():
+    result = graded(SUBMISSIONS / "wrong_flipped_kernel.py")
+    pictures = {item["test"]: item for item in result.feedback if item["kind"] == "png"}
+    assert set(pictures) == {"test_convolve_edge_filter_on_ascent", "test_max_pool_ascent"}
+    import base64
+
+    assert all(base64.b64decode(p["png"])[:8] == b"\x89PNG\r\n\x1a\n" for p in pictures.values())

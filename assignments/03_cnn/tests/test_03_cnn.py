@@ -179,9 +179,26 @@ def _with_hints(problems: list[str]) -> list[str]:
 
 
 def _table_feedback(feedback, report) -> None:
-    rows = [[str(i), r.describe(), str(r.output_shape), "?" if r.params is None else f"{r.params:,}"]
-            for i, r in enumerate(report.rows)]
-    feedback.table("your model, layer by layer", ["#", "layer", "output shape", "parameters"], rows)
+    """Your model.summary() beside the expected one; rows that differ are highlighted."""
+    rows, highlight = [], []
+    for i in range(max(len(report.rows), len(report.expected))):
+        mine = report.rows[i] if i < len(report.rows) else None
+        spec_ = report.expected[i] if i < len(report.expected) else None
+        cells = [str(i),
+                 mine.describe() if mine else "(none)",
+                 str(mine.output_shape) if mine else "",
+                 "?" if mine is None or mine.params is None else f"{mine.params:,}",
+                 spec_.describe() if spec_ else "(none)",
+                 "" if spec_ is None or spec_.output_shape is None else str(spec_.output_shape),
+                 "" if spec_ is None or spec_.params is None else f"{spec_.params:,}"]
+        same = (mine is not None and spec_ is not None and cells[1] == cells[4]
+                and (spec_.output_shape is None or tuple(mine.output_shape or ()) == tuple(spec_.output_shape))
+                and (spec_.params is None or mine.params == spec_.params))
+        rows.append(cells)
+        if not same:
+            highlight.append(i)
+    feedback.table("your model beside the expected one (differences highlighted)",
+                   ["#", "your layer", "output", "params", "expected layer", "output", "params"], rows, highlight)
 
 
 @pytest.mark.points(3)

@@ -66,6 +66,14 @@ def reference_to_pixels(image: np.ndarray) -> np.ndarray:
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
+def show_side_by_side(feedback, title: str, found, expected: np.ndarray) -> None:
+    """Your image next to the expected one in feedback.html (recorded before judging)."""
+    if isinstance(found, np.ndarray) and found.ndim == 2 and found.size and found.dtype.kind in "biuf":
+        feedback.images(title, {"yours": found, "expected": expected})
+    else:
+        feedback.text(title, f"nothing to show: your function returned {type(found).__name__}")
+
+
 @functools.cache
 def ascent() -> np.ndarray:
     return np.array(load_ascent())  # a writable copy of the shared read-only array
@@ -162,10 +170,12 @@ def test_convolve_matches_keras_conv2d(submission, rng):
 
 @pytest.mark.points(2)
 @pytest.mark.target("convolve")
-def test_convolve_edge_filter_on_ascent(submission):
+def test_convolve_edge_filter_on_ascent(submission, feedback):
     """convolve: the horizontal edge filter on the 512x512 uint8 ascent image"""
     image = ascent()
     found = submission.call("convolve", image, HORIZONTAL)
+    show_side_by_side(feedback, "The horizontal edge filter on the ascent image", found,
+                      scipy_conv(image.astype(np.float64), HORIZONTAL))
     check_convolution(found, image, HORIZONTAL, 1.0,
                       "convolve(ascent, [[-1, -2, -1], [0, 0, 0], [1, 2, 1]])")
 
@@ -265,10 +275,11 @@ def test_max_pool_odd_size(submission):
 
 @pytest.mark.points(1)
 @pytest.mark.target("max_pool")
-def test_max_pool_ascent(submission):
+def test_max_pool_ascent(submission, feedback):
     """max_pool: the 512x512 ascent image pooled to 256x256"""
     image = ascent()
     found = submission.call("max_pool", image)
+    show_side_by_side(feedback, "The ascent image max-pooled", found, reference_max_pool(image))
     check_pool(found, image, 2, "max_pool(ascent)")
 
 
