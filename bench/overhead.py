@@ -64,7 +64,7 @@ STEPS = ["runner process start + imports", "read + select code", "pytest (startu
 
 # ----------------------------------------------------------------------------- instrumented run
 
-def instrumented(path: str, exercise: str, config: str) -> dict:
+def instrumented(path: str, exercise: str, config: str, extra_pytest_args: tuple[str, ...] = ()) -> dict:
     """Grade ``path`` in this process with every engine step timed (as the runner would).
 
     Times are *exclusive*: a step nested in another (TensorFlow's first import inside a
@@ -183,6 +183,12 @@ def instrumented(path: str, exercise: str, config: str) -> dict:
             for func in funcs:
                 wrap(module, func, "suite training/evaluation (trusted)")
 
+    if extra_pytest_args:  # to evaluate a proposed change of grade_file's pytest arguments
+        original_main = pytest.main
+
+        def main_with_args(args, plugins=None):
+            return original_main(list(args) + list(extra_pytest_args), plugins=plugins)
+        pytest.main = main_with_args
     wrap(pytest, "main", "pytest (startup, collection, checks' own code)")
     enter("read + select code")
     result = grade_file(path, assignment=exercise, course=course, device="cpu", slot=30)
@@ -220,6 +226,46 @@ def micro(repeats: int) -> dict[str, float]:
     return out
 
 
+def _instrumented_run(notebook: Path, exercise: str, config: Path, extra: str = "") -> dict | None:
+    cmd = [sys.executable, __file__, "--one", str(notebook), "--exercise", exercise, "--config", str(config)]
+    if extra:
+        cmd.append(f"--extra-pytest-args={extra}")
+    proc = subprocess.run(cmd, env=bench_env(), capture_output=True, text=True, cwd=config.parent)
+    lines = [x for x in proc.stdout.splitlines() if x.startswith("{")]
+    if not lines:
+        print(proc.stderr[-3000:], file=sys.stderr)
+        return None
+    return json.loads(lines[-1])
+
+
+def ab_test(args: argparse.Namespace, config: Path, work: Path) -> int:
+    """Instrumented runs without and with ``--extra-pytest-args``, alternated."""
+    rows = []
+    report: dict = {"machine": machine_line(), "extra": args.extra_pytest_args, "submissions": {}}
+    for exercise in [e for e in args.exercises.split(",") if e]:
+        sub = prepare(find_submission(exercise, args.submission, config, args.corpus.resolve() if args.corpus else None,
+                                      args.plain), work / "subs")
+        runs: dict[str, list] = {"as is": [], "with": []}
+        for _ in range(args.repeats):
+            for label, extra in (("as is", ""), ("with", args.extra_pytest_args)):
+                run = _instrumented_run(sub.notebook, exercise, config, extra)
+                if run:
+                    run["load"] = load()
+                    runs[label].append(run)
+        report["submissions"][f"{exercise}/{args.submission}"] = runs
+        walls = {k: median([r["grade_file"] for r in v]) for k, v in runs.items()}
+        pyt = {k: median([r["times"]["pytest (startup, collection, checks' own code)"] for r in v]) for k, v in runs.items()}
+        rows.append([f"{exercise}/{args.submission}", f"{walls['as is']:.2f}", f"{walls['with']:.2f}",
+                     f"{walls['as is'] - walls['with']:+.2f}", f"{pyt['as is']:.2f}", f"{pyt['with']:.2f}",
+                     runs["as is"][0]["score"] if runs["as is"] else "-", runs["with"][0]["score"] if runs["with"] else "-"])
+    print(f"grade_file with pytest arguments + {args.extra_pytest_args!r} (median of {args.repeats}, alternated)")
+    print(table(rows, ["submission", "grade_file s as is", "with", "saved s", "pytest s as is", "with",
+                       "score as is", "with"]))
+    print(f"\nload now {load()}")
+    save_json(args.json, report)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--config", type=Path, default=COURSE)
@@ -230,15 +276,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--no-micro", action="store_true", help="skip the fresh-process import timings")
     p.add_argument("--json", type=Path)
+    p.add_argument("--extra-pytest-args", default="",
+                   help="instrumented runs only: append these to grade_file's pytest arguments "
+                        "(e.g. '-p no:unraisableexception') to measure a proposed change")
     p.add_argument("--one", help=argparse.SUPPRESS)
     p.add_argument("--exercise", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     config = args.config.resolve()
     if args.one:
-        print(json.dumps(instrumented(args.one, args.exercise, str(config))))
+        print(json.dumps(instrumented(args.one, args.exercise, str(config), tuple(args.extra_pytest_args.split()))))
         return 0
     print(f"machine: {machine_line()}", file=sys.stderr)
     work = Path(tempfile.mkdtemp(prefix="bench-overhead-"))
+    if args.extra_pytest_args:
+        return ab_test(args, config, work)
     report: dict = {"machine": machine_line(), "submissions": {}}
     rows = []
     for exercise in [e for e in args.exercises.split(",") if e]:

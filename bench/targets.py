@@ -8,6 +8,7 @@
     of 01_keras_basics', copied with the assignment's name in the file name so the batch
     infers it) graded with ``--jobs 1`` and with ``--jobs 2``; target: ``--jobs 2`` has
     >= 1.6x the throughput of ``--jobs 1``. Both runs must give the same scores.
+    ``--batch-exercises 02_callback,03_cnn --batch 8`` measures the training exercises.
 
 (2), the engine's overhead per submission, is bench/overhead.py. Every wall time is the
 median of ``--repeats`` runs (interleaved), each with the 1-minute load at its start.
@@ -94,14 +95,16 @@ def part_full(repeats: int, work: Path, config: Path) -> dict:
     return {"runs": runs, "wall": wall, "rows": rows}
 
 
-def batch_folder(work: Path, size: int) -> Path:
+def batch_folder(work: Path, size: int, exercises: list[str]) -> Path:
+    """``size`` corpus files of ``exercises`` (as evenly as possible), named after their exercise."""
     folder = work / "batch"
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    half = size // 2
-    picked = [("04_convolution", p) for p in corpus("04_convolution") if p.suffix == ".py"][:size - half]
-    picked += [("01_keras_basics", p) for p in corpus("01_keras_basics") if p.suffix == ".py"][:half]
+    picked = []
+    for k, exercise in enumerate(exercises):
+        share = size // len(exercises) + (1 if k < size % len(exercises) else 0)
+        picked += [(exercise, p) for p in corpus(exercise) if p.suffix == ".py"][:share]
     i = 0
     while len(picked) < size:  # not enough files: copies
         picked.append(picked[i])
@@ -111,8 +114,8 @@ def batch_folder(work: Path, size: int) -> Path:
     return folder
 
 
-def part_jobs(repeats: int, work: Path, size: int, config: Path) -> dict:
-    folder = batch_folder(work, size)
+def part_jobs(repeats: int, work: Path, size: int, config: Path, exercises: list[str]) -> dict:
+    folder = batch_folder(work, size, exercises)
     runs: dict[int, list] = {1: [], 2: []}
     for rep in range(repeats):
         for jobs in (1, 2):
@@ -132,7 +135,7 @@ def part_jobs(repeats: int, work: Path, size: int, config: Path) -> dict:
                      "; ".join(r["load"].split(",")[0] for r in runs[jobs])])
     speedup = walls[1] / walls[2]
     same = all(r["grades"] == runs[1][0]["grades"] for j in runs for r in runs[j])
-    print(f"\n(3) a batch of {size} submissions (04_convolution and 01_keras_basics), median of {repeats}")
+    print(f"\n(3) a batch of {size} submissions ({' and '.join(exercises)}), median of {repeats}")
     print(table(rows, ["batch", "wall s (median)", "runs", "submissions/min", "peak RSS", "load at start"]))
     print(f"throughput --jobs 2 / --jobs 1 = {speedup:.2f}x (target >= 1.6x: {'met' if speedup >= 1.6 else 'MISSED'}); "
           f"same scores in every run: {'yes' if same else 'NO'}")
@@ -144,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--part", choices=["full", "jobs", "all"], default="all")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--batch", type=int, default=20)
+    p.add_argument("--batch-exercises", default="04_convolution,01_keras_basics",
+                   help="whose corpus files make the batch (default: the two fast exercises)")
     p.add_argument("--config", type=Path, default=COURSE)
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
@@ -153,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.part in ("full", "all"):
         report["full"] = part_full(args.repeats, work, args.config.resolve())
     if args.part in ("jobs", "all"):
-        report["jobs"] = part_jobs(args.repeats, work, args.batch, args.config.resolve())
+        report["jobs"] = part_jobs(args.repeats, work, args.batch, args.config.resolve(),
+                                   [e for e in args.batch_exercises.split(",") if e])
     print(f"\nload now {load()}")
     save_json(args.json, report)
     return 0
