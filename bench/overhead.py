@@ -194,7 +194,8 @@ def instrumented(path: str, exercise: str, config: str, extra_pytest_args: tuple
     result = grade_file(path, assignment=exercise, course=course, device="cpu", slot=30)
     leave()
     enter("result files")
-    write_submission(result, Path(tempfile.mkdtemp(prefix="bench-overhead-")) / "result")
+    with tempfile.TemporaryDirectory(prefix="bench-overhead-") as scratch:
+        write_submission(result, Path(scratch) / "result")
     leave()
     builtins.__import__ = original_import
     return {"times": {k: round(v, 3) for k, v in times.items()}, "total": round(time.time() - started, 3),
