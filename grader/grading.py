@@ -158,7 +158,7 @@ def grade_file(
     program = build_program(sub, spec.graded) if sub is not None else None
     isolation = Isolation(
         hide=default_hidden_paths(course, tuple(hide) + (str(path.parent),)),
-        isolate=isolate, slot=slot, cores=cores, device=device, gpu_index=gpu_index,
+        isolate=isolate, slot=slot, cores=cores, device=device, gpu_index=gpu_index, seed=course.seed,
     )
     holder: dict[str, Any] = {}
 
@@ -189,7 +189,7 @@ def grade_file(
         suite, public_only = public_suite_path(course, spec), True
     plugin = GradingPlugin(make_submission, course.profile(spec, device), course.seed, public_only, targets)
     args = [str(suite), "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--no-header",
-            "-W", "ignore::DeprecationWarning", f"--rootdir={suite.parent}"]
+            "-W", "ignore::DeprecationWarning", "-p", "no:unraisableexception", f"--rootdir={suite.parent}"]
     quiet = open(os.devnull, "w")  # noqa: SIM115 - pytest's terminal output is not the result
     try:
         from contextlib import redirect_stdout

@@ -63,6 +63,7 @@ class Isolation:
     cores: list[int] | None = None
     device: str = "cpu"
     gpu_index: int | None = None
+    seed: int = 0  # seeds random, numpy and keras in the worker before every call
 
 
 def _become_subreaper() -> None:
@@ -194,6 +195,7 @@ class Sandbox:
             "isolate": self.isolation.isolate,
             "uid": self.uid,
             "cores": self.isolation.cores,
+            "seed": self.isolation.seed,
             "limits": {
                 "memory": self.limits.memory,
                 "output": self.limits.output,

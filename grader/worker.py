@@ -113,6 +113,20 @@ class Worker:
         self.rfile = os.fdopen(fd_in, "rb", buffering=0)
         self.wfile = os.fdopen(fd_out, "wb", buffering=0)
         self.ns: dict[str, Any] = {"__name__": "__submission__", "__builtins__": __builtins__}
+        self.seed_value = 0
+
+    def seed(self) -> None:
+        """The same seeds before every call: a student's own training grades the same each run."""
+        import random
+
+        random.seed(self.seed_value)
+        if "numpy" in sys.modules:
+            sys.modules["numpy"].random.seed(self.seed_value % 2**32)
+        if "keras" in sys.modules:
+            try:
+                sys.modules["keras"].utils.set_random_seed(self.seed_value % 2**32)
+            except Exception:  # noqa: BLE001 - the student may have broken keras; not our problem
+                pass
 
     # ------------------------------------------------------------------ running cells
     def load(self, units: list[dict]) -> dict:
@@ -210,6 +224,7 @@ class Worker:
             args = request.get("args", [])
             if not callable(target):
                 return {"ok": False, "error": {"type": "TypeError", "message": f"{name} is a {type(target).__name__}, not a function", "where": ""}}
+        self.seed()
         out = _Capture()
         start = time.perf_counter()
         try:
@@ -268,6 +283,7 @@ def main() -> None:
 
     report = confine(setup)
     worker = Worker(fd_in, fd_out)
+    worker.seed_value = int(setup.get("seed", 0))
     # first frame back: how the confinement went (the trusted side records it)
     worker.wfile.write(b"")
     data = worker.protocol.encode({"id": 0, "ok": True, "value": report})

@@ -274,3 +274,10 @@ ANSWER = 42
     result = grade_file(sub, assignment="demo", course=course)
     assert "found ['refused', 'refused']" in result.tests["test_add_small"].output
     assert not any(t.exists() for t in targets)
+
+
+def test_student_randomness_is_seeded_the_same_every_run(course, tmp_path):
+    """Grading twice gives the same observations, even from a submission that draws random numbers."""
+    sub = write(tmp_path / "dice.py", "import numpy as np\n\ndef add(a, b):\n    return float(np.random.rand())\n\nANSWER = 42\n")
+    outputs = {grade_file(sub, assignment="demo", course=course).tests["test_add_small"].output for _ in range(2)}
+    assert len(outputs) == 1, outputs
