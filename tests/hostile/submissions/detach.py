@@ -6,6 +6,7 @@ batch. The submission is otherwise honest without a model: 4/8, status ok.
 # GRADED: all of it (a graded cell runs whole, top-level code included)
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -30,6 +31,7 @@ def _daemon():
 
 def scale(x):
     _daemon()
+    time.sleep(1.5)  # keep the worker (and so its daemons) alive long enough for the test to see them
     return x / np.max(np.abs(x))
 
 
