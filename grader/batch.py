@@ -151,7 +151,7 @@ def _run_one(job: Job, course: Course, out: Path, assignment: str | None, device
     request = {
         "path": str(job.path.resolve()), "assignment": assignment, "config": str(course.root / "autograder.toml"),
         "out": str(folder.resolve()), "device": device.name, "gpu_index": device.gpu_for(slot),
-        "slot": slot, "cores": cores, "limits": limits, "hide": hide, "name": job.name,
+        "slot": slot, "cores": cores, "limits": limits, "hide": hide, "name": job.name, "parent": os.getpid(),
     }
     timeout = _runner_timeout(course, assignment, limits)
     proc = subprocess.Popen([sys.executable, "-m", "grader.runner", json.dumps(request)],

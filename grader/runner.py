@@ -11,10 +11,6 @@ import os
 import sys
 from pathlib import Path
 
-from .config import load_course
-from .grading import SubmissionResult, grade_file
-from .results import write_submission
-
 
 def _die_with_parent() -> None:
     """A killed batch takes its runners along (and they take their workers)."""
@@ -28,8 +24,14 @@ def _die_with_parent() -> None:
 
 
 def main() -> int:
-    _die_with_parent()
+    _die_with_parent()  # before the heavy imports: a batch killed meanwhile must take us along
     request = json.loads(sys.argv[1])
+    if request.get("parent") and os.getppid() != request["parent"]:
+        return 1  # the batch died before the death signal was armed: nothing to grade for
+    from .config import load_course
+    from .grading import SubmissionResult, grade_file
+    from .results import write_submission
+
     if request.get("cores") and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, request["cores"])  # the grader's own training stays on its slot's cores
     out = Path(request["out"])
