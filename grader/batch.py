@@ -1,8 +1,9 @@
 """Grading many submissions: one row each, whatever happens, and resumable.
 
-Each submission is graded in a *fresh trusted process* (``python -m grader.runner``), so a
-crash of TensorFlow or of the grader itself on one submission costs that submission's row
-its score, never the batch. That process writes the submission's files atomically
+Each submission is graded in a *fresh trusted process*: a runner forked by its slot's warm
+parent (:mod:`grader.warm`), which imported TensorFlow once for the whole batch. A crash
+of TensorFlow or of the grader itself on one submission costs that submission's row its
+score, never the batch. That process writes the submission's files atomically
 (:mod:`grader.results`), ``results.json`` last; the batch then rewrites ``grades.csv``.
 Re-running on the same output folder skips every submission whose ``results.json``
 exists (``--force`` regrades). When the runner dies without writing a result, the batch
@@ -11,12 +12,9 @@ writes an ``error`` row itself.
 
 from __future__ import annotations
 
-import json
-import os
 import queue
-import signal
-import subprocess
-import sys
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -29,6 +27,7 @@ from .device import DeviceChoice, split_cores
 from .grading import SubmissionResult, _safe_name
 from .manual import write_review
 from .results import atomic_write, gradebook_csv, load_full, write_submission
+from .warm import WarmParent
 
 SUFFIXES = (".ipynb", ".py")
 SKIP_DIRS = {".ipynb_checkpoints", "__pycache__", ".git"}
@@ -115,60 +114,65 @@ def grade_batch(
     cores = split_cores(max(1, jobs))
     lock = threading.Lock()
     hide = sorted({str(Path(p).resolve().parent if Path(p).is_file() else Path(p).resolve()) for p in paths} | {str(out.resolve())})
+    logs = Path(tempfile.mkdtemp(prefix="grader-batch-logs-"))
+    # started here, in the main thread, all at once: their imports overlap, and their
+    # death signal follows this thread (the batch), not a pool thread
+    parents = [WarmParent(slot, cores[slot], list(course.preload), logs) for slot in range(max(1, jobs))]
+    for parent in parents[: len(todo)]:
+        parent.start()
 
     def run(job: Job) -> SubmissionResult:
         slot = slots.get()
         try:
-            return _run_one(job, course, out, assignment, device, slot, cores[slot], limits, hide)
+            return _run_one(job, course, out, assignment, device, slot, cores[slot], limits, hide, parents[slot])
         finally:
             slots.put(slot)
 
     if progress:
         progress(len(results))
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(run, job): job for job in todo}
-        for future in as_completed(futures):
-            job = futures[future]
-            try:
-                result = future.result()
-            except Exception as exc:  # noqa: BLE001 - one row per submission whatever happens
-                result = error_result(job, assignment, "error", f"the grader failed: {exc}", device.name)
-                write_submission(result, out / job.name)
-            with lock:
-                results[job.name] = result
-                atomic_write(out / "grades.csv", gradebook_csv(list(results.values())))
-            log(f"{job.name}: {result.score:g}/{result.max_score:g} {result.status}")
-            if progress:
-                progress(1)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = {pool.submit(run, job): job for job in todo}
+            for future in as_completed(futures):
+                job = futures[future]
+                try:
+                    result = future.result()
+                except Exception as exc:  # noqa: BLE001 - one row per submission whatever happens
+                    result = error_result(job, assignment, "error", f"the grader failed: {exc}", device.name)
+                    write_submission(result, out / job.name)
+                with lock:
+                    results[job.name] = result
+                    atomic_write(out / "grades.csv", gradebook_csv(list(results.values())))
+                log(f"{job.name}: {result.score:g}/{result.max_score:g} {result.status}")
+                if progress:
+                    progress(1)
+    finally:
+        for parent in parents:
+            parent.close()
+        shutil.rmtree(logs, ignore_errors=True)
     atomic_write(out / "grades.csv", gradebook_csv(list(results.values())))
     write_review(list(results.values()), out)  # <out>/manual/<question>.md + points.csv for the instructor
     return [results[j.name] for j in work]
 
 
 def _run_one(job: Job, course: Course, out: Path, assignment: str | None, device: DeviceChoice,
-             slot: int, cores: list[int], limits: dict, hide: list[str]) -> SubmissionResult:
+             slot: int, cores: list[int], limits: dict, hide: list[str], parent: WarmParent) -> SubmissionResult:
     folder = out / job.name
     request = {
         "path": str(job.path.resolve()), "assignment": assignment, "config": str(course.root / "autograder.toml"),
         "out": str(folder.resolve()), "device": device.name, "gpu_index": device.gpu_for(slot),
-        "slot": slot, "cores": cores, "limits": limits, "hide": hide, "name": job.name, "parent": os.getpid(),
+        "slot": slot, "cores": cores, "limits": limits, "hide": hide, "name": job.name,
     }
     timeout = _runner_timeout(course, assignment, limits)
-    proc = subprocess.Popen([sys.executable, "-m", "grader.runner", json.dumps(request)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        _, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
+    code, log_tail = parent.run(request, timeout)
+    if code is None:
         result = error_result(job, assignment, "timeout", f"grading took longer than {timeout:g} s and was stopped", device.name)
         write_submission(result, folder)
         return result
     result = load_full(folder)
-    if result is None or proc.returncode != 0:
-        tail = err.decode("utf-8", "replace").strip().splitlines()[-5:]
+    if result is None or code != 0:
         result = error_result(job, assignment, "error",
-                              f"the grader crashed on this submission (exit {proc.returncode}): {' | '.join(tail)}", device.name)
+                              f"the grader crashed on this submission (exit {code}): {log_tail}", device.name)
         write_submission(result, folder)
     return result
 

@@ -23,6 +23,7 @@ else:  # pragma: no cover - python 3.10
     import tomli as tomllib
 
 CONFIG_NAME = "autograder.toml"
+DEFAULT_PRELOAD = ("numpy", "tensorflow", "keras")
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?B)?\s*$", re.IGNORECASE)
 
@@ -106,6 +107,9 @@ class Course:
     profiles: dict[str, dict[str, Any]]
     assignments: dict[str, Assignment] = field(default_factory=dict)
     assignments_dir: Path = Path("assignments")
+    # imported once per batch slot by the warm parent (grader.warm), so neither the runner
+    # nor a worker forked from it imports them again per submission
+    preload: tuple[str, ...] = DEFAULT_PRELOAD
 
     def assignment(self, name: str) -> Assignment:
         try:
@@ -160,6 +164,7 @@ def load_course(path: Path | str | None = None) -> Course:
         profiles=profiles,
         assignments=assignments,
         assignments_dir=root / course.get("assignments_dir", "assignments"),
+        preload=tuple(str(m) for m in course.get("preload", DEFAULT_PRELOAD)),
     )
 
 

@@ -84,6 +84,7 @@ def _enter_namespaces(report: dict[str, Any]) -> bool:
         report["namespace"] = "user namespace (unprivileged)"
     report["network"] = "blocked: own network namespace, no interface up"
     _become_pid_one()
+    report["waiter"] = True  # the process the grader started now only waits (see _become_pid_one)
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     try:
         _mount(None, "/", None, MS_REC | MS_PRIVATE)
@@ -233,9 +234,15 @@ def confine(setup: dict[str, Any]) -> dict[str, Any]:
         report["uid"] = f"unchanged: {sys.base_prefix} is not readable by another uid and could not be re-exposed"
         uid = None
     if uid is not None and os.geteuid() == 0:
+        parent = os.getppid()
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
+        # the kernel clears the parent-death signal when the credentials change: arm it
+        # again, or a worker whose grading process was killed would live on
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died in between
+            os._exit(1)
         report["uid"] = uid
     elif "uid" not in report:
         report["uid"] = f"unchanged ({os.getuid()})"

@@ -1,55 +1,47 @@
-"""``python -m grader.runner REQUEST_JSON``: grade one submission in a fresh trusted process.
+"""Grading one submission in its own trusted process, from a request the batch wrote.
 
-Used by :mod:`grader.batch`. Writes the submission's result files into ``out`` and exits
-0; any failure of its own is turned into an ``error`` result where possible.
+The process is forked per submission by the slot's warm parent (:mod:`grader.warm`), so
+a crash of TensorFlow or of the grader on one submission costs that submission's row its
+score, never the batch. :func:`run` writes the submission's result files into
+``request["out"]``; any failure of its own becomes an ``error`` result where possible.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 from pathlib import Path
+from typing import Any
+
+from . import prefork
 
 
-def _die_with_parent() -> None:
-    """A killed batch takes its runners along (and they take their workers)."""
+def run(request: dict[str, Any]) -> int:
+    """Grade ``request["path"]``; return the process exit code (0: result files written)."""
+    import os
+
+    # first, while nothing of the grading is in memory: the worker's template
+    prefork.fork_template()
     try:
-        import ctypes
-        import signal
+        from .config import load_course
+        from .grading import SubmissionResult, grade_file
+        from .results import write_submission
 
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-def main() -> int:
-    _die_with_parent()  # before the heavy imports: a batch killed meanwhile must take us along
-    request = json.loads(sys.argv[1])
-    if request.get("parent") and os.getppid() != request["parent"]:
-        return 1  # the batch died before the death signal was armed: nothing to grade for
-    from .config import load_course
-    from .grading import SubmissionResult, grade_file
-    from .results import write_submission
-
-    if request.get("cores") and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, request["cores"])  # the grader's own training stays on its slot's cores
-    out = Path(request["out"])
-    course = load_course(request["config"])
-    try:
-        result = grade_file(
-            request["path"], assignment=request.get("assignment"), course=course, device=request["device"],
-            limits=request.get("limits") or {}, slot=int(request.get("slot", 0)), cores=request.get("cores"),
-            gpu_index=request.get("gpu_index"), hide=tuple(request.get("hide") or ()),
-        )
-    except Exception as exc:  # noqa: BLE001 - the row must exist
-        result = SubmissionResult(request.get("name", Path(request["path"]).stem), request["path"],
-                                  request.get("assignment"), "error", f"the grader failed: {type(exc).__name__}: {exc}",
-                                  0.0, 0.0, device=request["device"])
-    result.submission = request.get("name", result.submission)
-    write_submission(result, out)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        if request.get("cores") and hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, request["cores"])  # the grader's own training stays on its slot's cores
+        out = Path(request["out"])
+        try:
+            course = load_course(request["config"])
+            result = grade_file(
+                request["path"], assignment=request.get("assignment"), course=course, device=request["device"],
+                limits=request.get("limits") or {}, slot=int(request.get("slot", 0)), cores=request.get("cores"),
+                gpu_index=request.get("gpu_index"), hide=tuple(request.get("hide") or ()),
+            )
+        except Exception as exc:  # noqa: BLE001 - the row must exist
+            result = SubmissionResult(request.get("name", Path(request["path"]).stem), request["path"],
+                                      request.get("assignment"), "error",
+                                      f"the grader failed: {type(exc).__name__}: {exc}",
+                                      0.0, 0.0, device=request["device"])
+        result.submission = request.get("name", result.submission)
+        write_submission(result, out)
+        return 0
+    finally:
+        prefork.discard()

@@ -34,7 +34,7 @@ from typing import Any
 
 import psutil
 
-from . import protocol
+from . import prefork, protocol
 from .config import Limits
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -161,7 +161,7 @@ class Sandbox:
     def __init__(self, limits: Limits, isolation: Isolation) -> None:
         self.limits = limits
         self.isolation = isolation
-        self.proc: psutil.Popen | None = None
+        self.proc: psutil.Popen | prefork.ForkedProcess | None = None
         self.reason: tuple[str, str] | None = None  # (status, message) once killed
         self.report: dict[str, Any] = {}
         self.started = 0.0
@@ -183,9 +183,6 @@ class Sandbox:
         if self.uid is not None:
             os.chown(self.scratch, self.uid, self.uid)
         os.chmod(self.scratch, 0o700)
-        req_r, self._req_w = os.pipe()
-        self._resp_r, resp_w = os.pipe()
-        out_r, out_w = os.pipe()
         threads = len(self.isolation.cores) if self.isolation.cores else (os.cpu_count() or 1)
         hide = list(dict.fromkeys(self.isolation.hide + [tempfile.gettempdir(), *WRITABLE_BY_ANYONE]))
         setup = {
@@ -204,16 +201,25 @@ class Sandbox:
                 "cpu_seconds": int(self.limits.timeout * max(1, threads) + 30),
             },
         }
+        env = _worker_env(self.scratch, self.isolation, threads)
         self.started = time.monotonic()
         self.deadline = self.started + self.limits.timeout
-        self.proc = psutil.Popen(
-            [sys.executable, "-I", "-m", "grader.worker", str(req_r), str(resp_w)],
-            stdin=open(os.devnull, "rb"), stdout=out_w, stderr=out_w,  # noqa: SIM115
-            pass_fds=(req_r, resp_w), cwd=self.scratch, start_new_session=True,
-            env=_worker_env(self.scratch, self.isolation, threads),
-        )
-        for fd in (req_r, resp_w, out_w):
-            os.close(fd)
+        template = prefork.take()
+        if template is not None:  # forked by a warm runner: TensorFlow is already imported
+            self.proc = prefork.ForkedProcess(template.pid)
+            self._req_w, self._resp_r, out_r = template.request_fd, template.reply_fd, template.output_fd
+            setup.update(env=env, forked=True)
+        else:
+            req_r, self._req_w = os.pipe()
+            self._resp_r, resp_w = os.pipe()
+            out_r, out_w = os.pipe()
+            self.proc = psutil.Popen(
+                [sys.executable, "-I", "-m", "grader.worker", str(req_r), str(resp_w)],
+                stdin=open(os.devnull, "rb"), stdout=out_w, stderr=out_w,  # noqa: SIM115
+                pass_fds=(req_r, resp_w), cwd=self.scratch, start_new_session=True, env=env,
+            )
+            for fd in (req_r, resp_w, out_w):
+                os.close(fd)
         self.drain = _OutputDrain(out_r, self.limits.output, self._output_excess)
         self.drain.start()
         payload = json.dumps(setup).encode()
@@ -312,9 +318,13 @@ class Sandbox:
                 return
             rss = tasks = 0
             procs = self._tree()
+            # the waiter left behind by the PID namespace runs no student code, and its pages
+            # are the worker's own (forked): counted once, in the worker
+            waiter = self.proc if self.report.get("waiter") else None
             for proc in procs:
                 try:
-                    rss += proc.memory_info().rss
+                    if proc is not waiter:
+                        rss += proc.memory_info().rss
                     tasks += proc.num_threads()
                 except psutil.Error:
                     pass

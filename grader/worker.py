@@ -1,7 +1,9 @@
 """The worker: the only process where a student's code runs.
 
-Started by :mod:`grader.sandbox` as ``python -I -m grader.worker IN_FD OUT_FD``. Order
-matters and is the reason this module imports only the standard library at the top:
+Started by :mod:`grader.sandbox` as ``python -I -m grader.worker IN_FD OUT_FD``, or forked
+from a warm runner (:mod:`grader.prefork`, heavy modules already imported, nothing of the
+grading loaded). Order matters and is the reason this module imports only the standard
+library at the top:
 
 1. read the setup (limits, paths to hide, uid) from the request pipe;
 2. confine itself while still single-threaded (:func:`grader.confine.confine`): network and
@@ -278,10 +280,19 @@ class Worker:
 
 def main() -> None:
     fd_in, fd_out = int(sys.argv[1]), int(sys.argv[2])
-    setup = _read_setup(fd_in)
+    serve_confined(fd_in, fd_out, _read_setup(fd_in))
+
+
+def serve_confined(fd_in: int, fd_out: int, setup: dict) -> None:
+    """Confine this process as ``setup`` says, report how, then answer requests until bye.
+
+    Shared by a worker started as its own interpreter (:func:`main`) and one forked from a
+    warm runner (:mod:`grader.prefork`); never returns.
+    """
     from .confine import confine
 
     report = confine(setup)
+    report["started"] = "forked from the warm runner" if setup.get("forked") else "fresh interpreter"
     worker = Worker(fd_in, fd_out)
     worker.seed_value = int(setup.get("seed", 0))
     # first frame back: how the confinement went (the trusted side records it)

@@ -24,6 +24,7 @@ import io
 import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -54,6 +55,7 @@ pytestmark = [
 
 CORPUS = ROOT / "tests" / "hostile" / "submissions"
 ASSIGNMENT = "demo_model"
+SERVER_SECRET = "secret-" + secrets.token_hex(12)
 MAX = 8.0
 JOBS = 2
 # seconds a worker may live: importing TensorFlow alone takes several on a busy 2-core machine
@@ -298,7 +300,8 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
     previous_bytes = {p.name: p.read_bytes() for p in (out / "previous").iterdir()}
     before = _snapshot(base)
 
-    env = dict(os.environ, GRADER_OFFLINE="1", PYTHONDONTWRITEBYTECODE="1")
+    # a credential of the grading server: no copy of it may reach a worker
+    env = dict(os.environ, GRADER_OFFLINE="1", PYTHONDONTWRITEBYTECODE="1", AWS_SECRET_ACCESS_KEY=SERVER_SECRET)
     started = time.time()
     daemons_seen: set[int] = set()
     running = threading.Event()
@@ -492,6 +495,9 @@ def test_the_environment_leaks_nothing(batch):
     secrets = [str(ROOT), str(batch.base)] + ([os.environ["GRADER_DATA_DIR"]] if os.environ.get("GRADER_DATA_DIR") else [])
     assert not [v for v in env.values() if any(s in v for s in secrets)]
     assert env["HOME"] == report.get("cwd", env["HOME"]) or env["HOME"].startswith(tmp_root())
+    assert not [s for s in secrets + [SERVER_SECRET] if s in report["own_proc_environ"]], report["own_proc_environ"]
+    # in any dict of the worker's interpreter (forked from the warm parent), e.g. an environment copy
+    assert not [hit for hit in report["secret_in_memory"] if SERVER_SECRET in hit], report["secret_in_memory"]
     for pid, variables in report["other_environs"].items():  # readable only for its own uid
         assert not [v for v in variables if v.startswith(("GRADER_DATA_DIR", "GRADER_CONFIG"))], pid
 

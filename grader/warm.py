@@ -1,0 +1,270 @@
+"""A warm parent per batch slot: import the heavy modules once, fork a runner per submission.
+
+``python -m grader.warm BATCH_PID SETTINGS_JSON`` is started by :mod:`grader.batch`, one
+per parallel slot. It imports the grader, pytest and the course's ``preload`` modules
+(TensorFlow, Keras, numpy by default: 2.5-3 s on a laptop CPU) and then, for each request
+line on its stdin, forks a **fresh trusted runner** (:func:`grader.runner.run`), reports
+its pid, waits for it and reports its exit code. It never runs TensorFlow itself (no model,
+no session, no device query), so every fork starts from a clean, fork-safe state; a
+runner that crashes TensorFlow takes only itself down, as a fresh interpreter would.
+
+The runner forks its worker's template first thing (:mod:`grader.prefork`), so student
+code that imports TensorFlow finds it imported, too.
+
+Lines on the protocol are JSON: ``{"pid": N}`` when a runner starts, ``{"pid": N,
+"exit": CODE}`` when it ended (negative: killed by that signal). The batch side is
+:class:`WarmParent`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from . import prefork
+
+START_SECONDS = 600.0  # for the first request: the imports happen before it is read
+
+
+# --------------------------------------------------------------------------- the warm parent
+def preload(modules: list[str]) -> list[str]:
+    """Import ``modules``; return the problems (a failed preload is imported later, or fails there).
+
+    Keras reads its configuration (``keras.json``) once, at import: it is imported with an
+    empty ``KERAS_HOME`` so that the grading machine's own Keras settings reach neither
+    the runner nor the forked worker (a fresh worker always had an empty one).
+    """
+    import importlib
+
+    problems = []
+    saved = os.environ.get("KERAS_HOME")
+    with tempfile.TemporaryDirectory(prefix="grader-keras-home-") as home:
+        os.environ["KERAS_HOME"] = home
+        try:
+            for name in modules:
+                try:
+                    importlib.import_module(name)
+                except Exception as exc:  # noqa: BLE001 - report, carry on
+                    problems.append(f"preload {name}: {type(exc).__name__}: {exc}")
+        finally:
+            if saved is None:
+                os.environ.pop("KERAS_HOME", None)
+            else:
+                os.environ["KERAS_HOME"] = saved
+    return problems
+
+
+def _send(fd: int, message: dict[str, Any]) -> None:
+    os.write(fd, (json.dumps(message) + "\n").encode())
+
+
+def _runner_child(request: dict[str, Any], parent: int, protocol_fd: int) -> None:
+    """In the forked runner: own session, its log as stdout/stderr, grade, exit."""
+    code = 70
+    try:
+        os.close(protocol_fd)
+        os.setsid()  # the batch kills the runner's whole group on a timeout
+        prefork.die_with_parent()
+        if os.getppid() != parent:
+            os._exit(1)
+        prefork.set_process_name("grader-runner")
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        for fd in (null, log):
+            os.close(fd)
+        from . import runner
+
+        code = runner.run(request)
+    except BaseException:  # noqa: BLE001 - the exit code and the log tell the batch
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def main() -> int:
+    prefork.die_with_parent()  # first: a batch killed meanwhile must take us along
+    batch = int(sys.argv[1])
+    if os.getppid() != batch:
+        return 1
+    settings = json.loads(sys.argv[2])
+    prefork.set_process_name("grader-warm")
+    protocol_fd = os.dup(1)  # the protocol's own descriptor; stray prints go to the log
+    os.dup2(2, 1)
+    prefork.UNSAFE_PATHS.update([sys.path[0], *os.environ.get("PYTHONPATH", "").split(os.pathsep)])
+    prefork.UNSAFE_PATHS.discard("")
+    cores = settings.get("cores")
+    if cores and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, cores)
+    for problem in preload(list(settings.get("preload", []))):
+        print(problem, file=sys.stderr)
+    from . import grading, results, runner  # noqa: F401 - imported once, for every fork
+
+    stdin = sys.stdin.buffer
+    while line := stdin.readline():
+        request = json.loads(line)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        me = os.getpid()
+        pid = os.fork()
+        if pid == 0:
+            _runner_child(request, me, protocol_fd)
+        _send(protocol_fd, {"pid": pid})
+        _, status = os.waitpid(pid, 0)
+        _send(protocol_fd, {"pid": pid, "exit": os.waitstatus_to_exitcode(status)})
+    return 0
+
+
+# --------------------------------------------------------------------------- the batch's side
+# The warm parent's memory is copied into every worker forked below it, so its environment
+# holds only what grading needs: never the grading server's tokens or keys.
+ENV_NAMES = {"PATH", "HOME", "USER", "LOGNAME", "LANG", "TZ", "TMPDIR", "PYTHONPATH", "LD_LIBRARY_PATH",
+             "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+             "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"}
+ENV_PREFIXES = ("GRADER_", "KERAS_", "TF_", "XLA_", "CUDA_", "NVIDIA_", "LC_", "OMP_", "MKL_", "OPENBLAS_")
+
+
+def trusted_environment(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
+    """The variables of ``environ`` that the grading needs (data, devices, locale, paths)."""
+    return {k: v for k, v in environ.items() if k in ENV_NAMES or k.startswith(ENV_PREFIXES)}
+
+
+class WarmParent:
+    """The batch's handle on one slot's warm parent; started on first use, restarted if it dies."""
+
+    def __init__(self, slot: int, cores: list[int] | None, preload_modules: list[str], logs: Path) -> None:
+        self.slot, self.cores, self.preload = slot, cores, list(preload_modules)
+        self.logs = logs
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._buffer = b""
+
+    @property
+    def runner_log(self) -> Path:
+        return self.logs / f"runner-{self.slot}.log"
+
+    @property
+    def own_log(self) -> Path:
+        return self.logs / f"warm-{self.slot}.log"
+
+    def start(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            return
+        threads = str(len(self.cores)) if self.cores else str(os.cpu_count() or 1)
+        env = trusted_environment(os.environ)
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        # read by the numeric libraries when they load, i.e. once, here
+        for key in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[key] = threads
+        settings = {"cores": self.cores, "preload": self.preload}
+        with open(self.own_log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "grader.warm", str(os.getpid()), json.dumps(settings)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, start_new_session=True, env=env,
+            )
+        self._buffer = b""
+
+    def run(self, request: dict[str, Any], timeout: float) -> tuple[int | None, str]:
+        """Grade ``request`` in a forked runner: (its exit code, or None if it was stopped at ``timeout``; its log's end)."""
+        request = dict(request, log=str(self.runner_log))
+        started = None
+        for _attempt in range(2):  # a warm parent that died is started again, once
+            self.start()
+            assert self.proc is not None and self.proc.stdin is not None
+            try:
+                self.proc.stdin.write((json.dumps(request) + "\n").encode())
+                self.proc.stdin.flush()
+            except (BrokenPipeError, OSError):
+                self._stop()
+                continue
+            started = self._read(START_SECONDS)
+            if started is not None:
+                break
+            self._stop()
+        if started is None:
+            raise RuntimeError(f"the slot's warm parent did not start a runner: {_tail(self.own_log)}")
+        ended = self._read(timeout)
+        if ended is None and self.proc is not None and self.proc.poll() is None:  # too long: stop it
+            try:
+                os.killpg(started["pid"], signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            if self._read(60) is None:
+                self._stop()
+            return None, _tail(self.runner_log)
+        if ended is None:  # the warm parent itself died; its runner died with it
+            self._stop()
+            return -signal.SIGKILL, _tail(self.runner_log) or _tail(self.own_log)
+        return int(ended["exit"]), _tail(self.runner_log)
+
+    def _read(self, seconds: float) -> dict[str, Any] | None:
+        """The next protocol line, or None at the deadline or when the warm parent is gone."""
+        assert self.proc is not None and self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + seconds
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            ready, _, _ = select.select([fd], [], [], min(left, 1.0))
+            if ready:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    return None
+                self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def _stop(self) -> None:
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        self.proc = None
+
+    def close(self) -> None:
+        """End of the batch: closing stdin lets the warm parent exit; then make sure of it."""
+        if self.proc is None:
+            return
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        self._stop()
+
+
+def _tail(path: Path, lines: int = 5) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return " | ".join(line for line in text.strip().splitlines()[-lines:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
