@@ -16,6 +16,12 @@ Two parts (``--part profiles|repeat|all``):
     with the CPU profile, each in a fresh process: scores, verdicts and messages must be
     identical every time.
 
+``forked``
+    Every submission of the corpora graded the way a batch grades (``grader grade FOLDER
+    --jobs 2``: runners forked from a warm parent, workers forked from the runner) and
+    compared, check by check, with the ``profiles`` part's CPU results (``grade_file`` in a
+    fresh process, fresh worker interpreter): the warm path must not change a verdict.
+
 Results are appended to ``--json`` as they come (a killed run keeps what finished; re-running
 skips what is there). Example::
 
@@ -102,6 +108,61 @@ def part_profiles(exercises: list[str], data: dict, out: Path | None, gpu_timeou
                 _save(out, data)
 
 
+def part_forked(exercises: list[str], data: dict, out: Path | None, jobs: int) -> None:
+    import shutil
+    import tempfile
+
+    from grader.results import load_full
+
+    forked = data.setdefault("forked", {})
+    for exercise in exercises:
+        with tempfile.TemporaryDirectory(prefix="bench-forked-") as tmp:
+            subs, results = Path(tmp) / "subs", Path(tmp) / "out"
+            subs.mkdir()
+            paths = corpus(exercise)
+            for path in paths:
+                shutil.copy(path, subs / path.name)
+            print(f"[{time.strftime('%H:%M:%S')}] {exercise}: {len(paths)} submissions, grader grade --jobs {jobs} "
+                  f"(load {load()})", file=sys.stderr, flush=True)
+            start = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-m", "grader.cli", "grade", str(subs), "--assignment", exercise,
+                                   "--out", str(results), "--jobs", str(jobs), "--device", "cpu", "--quiet"],
+                                  capture_output=True, text=True, env=bench_env(), cwd=ROOT)
+            wall = time.perf_counter() - start
+            for path in paths:
+                result = load_full(results / path.stem)
+                key = f"{exercise}/{path.name}"
+                if result is None:
+                    forked[key] = {"status": "bench-error", "message": proc.stderr[-2000:], "score": 0,
+                                   "max_score": 0, "seconds": 0, "tests": {}}
+                    continue
+                forked[key] = {
+                    "status": result.status, "message": result.message, "score": result.score,
+                    "max_score": result.max_score, "seconds": result.execution_time,
+                    "started": result.sandbox.get("started", ""),
+                    "tests": {n: {"passed": t.status == "passed", "output": t.output, "seconds": t.seconds}
+                              for n, t in result.tests.items()},
+                }
+            data.setdefault("forked_batches", {})[exercise] = {"jobs": jobs, "wall": round(wall, 1), "load": load()}
+            _save(out, data)
+
+
+def forked_table(data: dict) -> str:
+    rows = []
+    for key, warm in data.get("forked", {}).items():
+        fresh = data["profiles"].get(key, {}).get("cpu")
+        if not fresh:
+            rows.append([key, "-", _score(warm), "no fresh run", "", "", warm.get("started", "")])
+            continue
+        a, b = verdicts(fresh), verdicts(warm)
+        differ = sorted(n for n in set(a) | set(b) if a.get(n) != b.get(n))
+        same = not differ and fresh["status"] == warm["status"]
+        rows.append([key, _score(fresh), _score(warm), f"{sum(a.get(n) == b.get(n) for n in set(a) | set(b))}/{len(set(a) | set(b))}",
+                     "yes" if same else "NO", ", ".join(differ) or "-", warm.get("started", "")])
+    return table(rows, ["submission", "fresh (grade_file)", "batch (forked)", "same verdicts", "equal",
+                        "differing checks", "worker"])
+
+
 def profiles_table(data: dict) -> str:
     rows = []
     for key, done in data["profiles"].items():
@@ -163,7 +224,8 @@ def repeat_table(data: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--part", choices=["profiles", "repeat", "all", "report"], default="all")
+    p.add_argument("--part", choices=["profiles", "repeat", "forked", "all", "report"], default="all")
+    p.add_argument("--jobs", type=int, default=2, help="--part forked: the batch's --jobs")
     p.add_argument("--exercises", default=",".join(EXERCISES))
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--gpu-timeout", type=float, default=3600.0)
@@ -185,6 +247,11 @@ def main(argv: list[str] | None = None) -> int:
         part_profiles(exercises, data, args.json, args.gpu_timeout, args.slot)
     if args.part in ("repeat", "all"):
         part_repeat(exercises, args.repeat, data, args.json, args.slot)
+    if args.part in ("forked", "all"):
+        part_forked(exercises, data, args.json, args.jobs)
+    if data.get("forked"):
+        print("batch (warm parent, forked runner and worker) vs grade_file (fresh processes), CPU profile:")
+        print(forked_table(data))
     if data["profiles"]:
         print("CPU profile vs GPU profile (full budget, run on this CPU), per-check verdicts:")
         print(profiles_table(data))

@@ -2,10 +2,13 @@
 
 For each submission, ``--repeats`` times:
 
-1. ``grader grade NOTEBOOK --jobs 1 --force`` is timed as a whole (what a batch pays);
-2. the same grading runs again in a fresh process *instrumented* (``--one``): this process
-   plays the runner (``python -m grader.runner``) and wraps, without changing them, the
-   engine's steps: ``Sandbox.start`` (worker process, confinement), every ``Sandbox.request``
+1. ``grader grade NOTEBOOK --jobs 1 --force`` is timed as a whole (one submission alone:
+   the slot's warm parent starts and imports TensorFlow for it);
+2. ``grader grade`` on a folder of ``--batch`` copies of the notebook: each further
+   submission of a batch costs (batch - alone) / (copies - 1);
+3. the same grading runs again in a fresh process *instrumented* (``--one``): this process
+   plays the warm parent (preload) and the forked runner (worker template fork,
+   ``grader.runner.run``) and wraps, without changing them, the engine's steps: ``Sandbox.start`` (worker process, confinement), every ``Sandbox.request``
    (the ``load`` of the graded cells, which imports what the submission imports, TensorFlow
    included; each call's round trip, split into the student's own compute time that the
    worker reports and the rest: encoding, transfer, decoding), the first TensorFlow/Keras
@@ -14,8 +17,8 @@ For each submission, ``--repeats`` times:
    ``callback_budget.measured_accuracy``), ``Sandbox.close``, ``pytest.main`` and the
    result files.
 
-The engine's overhead is then: wall time of ``grader grade`` - the student's compute -
-the suite's training/evaluation. Interpreter and import costs are measured on their own
+The engine's overhead is then: wall time - the student's compute - the suite's
+training/evaluation, for one submission alone and for each further one in a batch. Interpreter and import costs are measured on their own
 too (fresh processes: ``python -c pass``, ``import grader.cli``, ``import keras``).
 
 Examples::
@@ -32,6 +35,7 @@ import builtins
 import functools
 import glob
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -55,7 +59,8 @@ from common import (  # noqa: E402
     table,
 )
 
-STEPS = ["runner process start + imports", "read + select code", "pytest (startup, collection, checks' own code)",
+ONCE_PER_SLOT = ["warm parent: process start + grader/pytest imports", "warm parent: preload (TF, Keras, numpy)"]
+STEPS = [*ONCE_PER_SLOT, "worker template fork", "read + select code", "pytest (startup, collection, checks' own code)",
          "TF/Keras import (trusted)", "sandbox start (worker, confinement)",
          "load: graded cells + imports in worker (TF if imported)", "requests: transfer/encode (not student time)",
          "student compute (worker-reported)", "model rebuild (trusted)", "datasets loading (trusted)",
@@ -76,15 +81,19 @@ def instrumented(path: str, exercise: str, config: str, extra_pytest_args: tuple
     started = psutil.Process().create_time()
     times: dict[str, float] = {k: 0.0 for k in STEPS}
     counts = {"requests": 0}
-    times["runner process start + imports"] = time.time() - started
+    times[ONCE_PER_SLOT[0]] = time.time() - started
     t0 = time.perf_counter()
     import pytest
 
-    from grader import datasets, sandbox, submission
+    from grader import datasets, prefork, sandbox, submission, warm
     from grader.config import load_course
     from grader.grading import grade_file
     from grader.results import write_submission
-    times["runner process start + imports"] += time.perf_counter() - t0
+    times[ONCE_PER_SLOT[0]] += time.perf_counter() - t0
+    course = load_course(config)
+    t0 = time.perf_counter()
+    warm.preload(list(course.preload))  # what the slot's warm parent does once
+    times[ONCE_PER_SLOT[1]] = time.perf_counter() - t0
 
     stack: list[list] = []  # [step, start, time of nested steps]
 
@@ -173,7 +182,6 @@ def instrumented(path: str, exercise: str, config: str, extra_pytest_args: tuple
             wrap(datasets, name, "datasets loading (trusted)")
 
     # the suite's helper modules (imported by plain name from the suite's folder)
-    course = load_course(config)
     spec = course.assignment(exercise)
     sys.path.insert(0, str(spec.suite.parent))
     train_steps = {"cnn_budget": ["train_and_evaluate"], "callback_budget": ["measured_accuracy"]}
@@ -190,6 +198,9 @@ def instrumented(path: str, exercise: str, config: str, extra_pytest_args: tuple
             return original_main(list(args) + list(extra_pytest_args), plugins=plugins)
         pytest.main = main_with_args
     wrap(pytest, "main", "pytest (startup, collection, checks' own code)")
+    enter("worker template fork")  # what the forked runner does first
+    prefork.fork_template()
+    leave()
     enter("read + select code")
     result = grade_file(path, assignment=exercise, course=course, device="cpu", slot=30)
     leave()
@@ -275,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--corpus", type=Path)
     p.add_argument("--plain", action="store_true")
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--batch", type=int, default=4, help="copies graded in one batch for the per-submission cost (0: skip)")
     p.add_argument("--no-micro", action="store_true", help="skip the fresh-process import timings")
     p.add_argument("--json", type=Path)
     p.add_argument("--extra-pytest-args", default="",
@@ -318,26 +330,47 @@ def main(argv: list[str] | None = None) -> int:
                   f"{m.wall:.1f} s, instrumented {run['total']:.1f} s, load {m.load_before}", file=sys.stderr, flush=True)
         if not runs:
             continue
+        batch_walls = []
+        if args.batch > 1:  # the same notebook N times in one batch: what each further submission costs
+            folder = work / "batch" / exercise
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(args.batch):
+                shutil.copy(sub.notebook, folder / f"{exercise}_{i}.ipynb")
+            for rep in range(args.repeats):
+                m = run_measured([GRADER, "grade", str(folder), "--out", str(work / "batch-out" / exercise), "--jobs", "1",
+                                  "--force", "--assignment", exercise, "--quiet"], cwd=config.parent)
+                batch_walls.append(m.wall)
+                print(f"[{time.strftime('%H:%M:%S')}] {exercise}/{args.submission} batch of {args.batch} "
+                      f"#{rep + 1}: {m.wall:.1f} s, load {m.load_before}", file=sys.stderr, flush=True)
         report["submissions"][f"{exercise}/{args.submission}"] = runs
+        report.setdefault("batches", {})[f"{exercise}/{args.submission}"] = {"copies": args.batch, "walls": batch_walls}
         cli = median(cli_walls)
         inner = median([r["total"] for r in runs])
         step = {k: median([r["times"][k] for r in runs]) for k in STEPS}
         student = step["student compute (worker-reported)"]
         training = step["suite training/evaluation (trusted)"]
         overhead = cli - student - training
+        if batch_walls:
+            marginal = (median(batch_walls) - cli) / (args.batch - 1)
+            in_batch = marginal - student - training
+            batch_cells = [f"{median(batch_walls):.1f}", f"{marginal:.1f}", f"{in_batch:.1f}",
+                           "yes" if in_batch <= 5 else "NO"]
+        else:
+            batch_cells = ["-"] * 4
         rows.append([f"{exercise}/{args.submission}", f"{cli:.1f}", f"{student:.1f}", f"{training:.1f}",
-                     f"{overhead:.1f}", "yes" if overhead <= 5 else "NO", runs[0]["score"],
+                     f"{overhead:.1f}", *batch_cells, runs[0]["score"],
                      f"{median([float(r['load'].split(',')[0]) for r in runs]):.1f}"])
         print(f"\n{exercise}/{args.submission}: breakdown (median of {len(runs)}; instrumented process "
               f"{inner:.1f} s, grader grade {cli:.1f} s)")
         outside = median([r["cli_wall"] - r["execution_time"] for r in runs if r["execution_time"] is not None])
-        brk = [["grader grade outside grade_file: CLI + runner process start, imports, result files "
+        brk = [["grader grade outside grade_file: CLI, warm parent start + imports, runner fork, result files "
                 "(from the grader grade run)", f"{outside:.2f}"]]
         brk += [[k, f"{step[k]:.2f}"] for k in STEPS]
         print(table(brk, ["step", "seconds"]))
-    print("\nengine overhead = grader grade wall - student compute - suite training/evaluation (target <= 5 s)")
-    print(table(rows, ["submission", "grader grade s", "student s", "suite training s", "overhead s",
-                       "<= 5 s", "score", "load"]))
+    print("\nengine overhead = wall - student compute - suite training/evaluation (target <= 5 s per submission);"
+          f"\nalone: one `grader grade` on the notebook; in a batch: (batch of {args.batch} - alone) / {args.batch - 1}")
+    print(table(rows, ["submission", "alone s", "student s", "suite training s", "overhead alone s",
+                       f"batch of {args.batch} s", "each further s", "overhead in batch s", "<= 5 s", "score", "load"]))
     if not args.no_micro:
         costs = micro(args.repeats)
         report["micro"] = costs

@@ -1,6 +1,7 @@
 """Starting, watching and ending a worker: the trusted side's grip on student code.
 
-A :class:`Sandbox` owns one worker process (``python -I -m grader.worker``) and talks to
+A :class:`Sandbox` owns one worker process (the runner's forked template from
+:mod:`grader.prefork` when there is one, else ``python -I -m grader.worker``) and talks to
 it over two pipes with :mod:`grader.protocol`. Limits are enforced twice, inside (rlimits,
 namespaces, uid; see :mod:`grader.confine`) and outside, by a watchdog thread that
 every 0.2 s checks the wall clock, the resident memory and task count of the whole
@@ -289,6 +290,7 @@ class Sandbox:
         try:
             if self.uid is not None:
                 return proc.uids().real == self.uid
+            # (a forked worker's /proc environ is the warm parent's: the folder tells then)
             return proc.environ().get("GRADER_IN_WORKER") == "1" or proc.cwd().startswith(self.scratch)
         except psutil.Error:
             return False
