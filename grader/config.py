@@ -135,6 +135,15 @@ def find_config(start: Path | None = None) -> Path | None:
     return None
 
 
+def read_preload(path: Path | str) -> tuple[str, ...]:
+    """Only ``[course] preload`` of ``path``: what a process imports before it reads anything else."""
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return DEFAULT_PRELOAD  # load_course reports the problem properly later
+    return tuple(str(m) for m in raw.get("course", {}).get("preload", DEFAULT_PRELOAD))
+
+
 def load_course(path: Path | str | None = None) -> Course:
     """Read and check the course configuration; raise :class:`ConfigError` with a fix."""
     config_path = Path(path).resolve() if path else find_config()

@@ -397,12 +397,20 @@ def _relevant_problems(result: Any, targets: tuple[str, ...]) -> list[str]:
 
 
 def _child_main(request: dict) -> int:
-    from .config import load_course
+    from . import prefork, warm
+    from .config import load_course, read_preload
     from .grading import grade_file
 
-    course = load_course(request["config"])
-    result = grade_file(request["path"], assignment=request["assignment"], course=course, device="cpu",
-                        public_only=True, targets=tuple(request["targets"]))
+    # as a batch's warm parent and runner do: TensorFlow is imported once, here, and the
+    # worker is forked before the course is read, instead of importing it a second time
+    warm.preload(list(read_preload(request["config"])))
+    prefork.fork_template()
+    try:
+        course = load_course(request["config"])
+        result = grade_file(request["path"], assignment=request["assignment"], course=course, device="cpu",
+                            public_only=True, targets=tuple(request["targets"]))
+    finally:
+        prefork.discard()
     for t in result.tests.values():  # belt and braces: public_only deselected them already
         if t.hidden:
             raise RuntimeError("a hidden check ran in grader.check")

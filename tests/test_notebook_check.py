@@ -195,3 +195,18 @@ def test_checks_can_be_switched_off_for_whole_notebook_runs(tmp_path):
                           env=_env(GRADER_SKIP_CHECKS="1"), timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "REPORT None"
+
+
+def test_the_check_process_imports_once_and_forks_its_worker(tmp_path):
+    """grader.check's process preloads like a warm parent and forks the worker before reading the course."""
+    sub = tmp_path / "mine.py"
+    sub.write_text("def add(a, b):\n    return a + b\n", "utf-8")
+    out = tmp_path / "result.json"
+    request = {"path": str(sub), "assignment": "demo", "config": str(CONFIG),
+               "targets": ["add"], "out": str(out)}
+    proc = subprocess.run([sys.executable, "-m", "grader.notebook_check", json.dumps(request)],
+                          capture_output=True, text=True, env=_env(), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text("utf-8"))
+    assert data["sandbox"]["started"] == "forked from the warm runner"
+    assert data["score"] == data["max_score"] > 0
