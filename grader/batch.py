@@ -147,6 +147,8 @@ def grade_batch(
                 if progress:
                     progress(1)
     finally:
+        for parent in parents:  # all told first: they exit side by side
+            parent.release()
         for parent in parents:
             parent.close()
         shutil.rmtree(logs, ignore_errors=True)

@@ -113,7 +113,8 @@ def main() -> int:
         os.sched_setaffinity(0, cores)
     for problem in preload(list(settings.get("preload", []))):
         print(problem, file=sys.stderr)
-    from . import grading, results, runner  # noqa: F401 - imported once, for every fork
+    # the engine's modules that runners and suites use: imported once, for every fork
+    from . import checks, datasets, feedback, grading, keras_checks, report_html, results, runner  # noqa: F401
 
     stdin = sys.stdin.buffer
     while line := stdin.readline():
@@ -127,7 +128,9 @@ def main() -> int:
         _send(protocol_fd, {"pid": pid})
         _, status = os.waitpid(pid, 0)
         _send(protocol_fd, {"pid": pid, "exit": os.waitstatus_to_exitcode(status)})
-    return 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # nothing to finalize, and tearing TensorFlow's modules down takes a second
 
 
 # --------------------------------------------------------------------------- the batch's side
@@ -247,15 +250,22 @@ class WarmParent:
 
     def close(self) -> None:
         """End of the batch: closing stdin lets the warm parent exit; then make sure of it."""
+        self.release()
         if self.proc is None:
             return
         try:
-            assert self.proc.stdin is not None
-            self.proc.stdin.close()
             self.proc.wait(timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
+        except subprocess.TimeoutExpired:
             pass
         self._stop()
+
+    def release(self) -> None:
+        """Tell the warm parent there is no more work (it exits at once); :meth:`close` waits."""
+        if self.proc is not None and self.proc.stdin is not None and not self.proc.stdin.closed:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
 
 
 def _tail(path: Path, lines: int = 5) -> str:
