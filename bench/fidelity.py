@@ -37,6 +37,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -52,9 +53,14 @@ def grade_one(path: str, exercise: str, device: str, timeout: float | None, slot
     start = time.perf_counter()
     result = grade_file(path, assignment=exercise, course=load_course(ROOT / "autograder.toml"),
                         device=device, limits=limits, slot=slot)
+    return as_data(result, round(time.perf_counter() - start, 1))
+
+
+def as_data(result: Any, seconds: float) -> dict:
+    """A SubmissionResult as the plain data this script keeps: status, score, per-test verdicts."""
     return {
         "status": result.status, "message": result.message, "score": result.score,
-        "max_score": result.max_score, "seconds": round(time.perf_counter() - start, 1),
+        "max_score": result.max_score, "seconds": seconds,
         "tests": {name: {"passed": t.status == "passed", "output": t.output, "seconds": t.seconds}
                   for name, t in result.tests.items()},
     }
@@ -136,15 +142,18 @@ def part_forked(exercises: list[str], data: dict, out: Path | None, jobs: int) -
                     forked[key] = {"status": "bench-error", "message": proc.stderr[-2000:], "score": 0,
                                    "max_score": 0, "seconds": 0, "tests": {}}
                     continue
-                forked[key] = {
-                    "status": result.status, "message": result.message, "score": result.score,
-                    "max_score": result.max_score, "seconds": result.execution_time,
-                    "started": result.sandbox.get("started", ""),
-                    "tests": {n: {"passed": t.status == "passed", "output": t.output, "seconds": t.seconds}
-                              for n, t in result.tests.items()},
-                }
+                forked[key] = dict(as_data(result, result.execution_time), started=result.sandbox.get("started", ""))
             data.setdefault("forked_batches", {})[exercise] = {"jobs": jobs, "wall": round(wall, 1), "load": load()}
             _save(out, data)
+
+
+def compared(a_run: dict, b_run: dict) -> tuple[str, str, str]:
+    """(checks with the same verdict / all, "yes"/"NO" for equal verdicts and status, differing checks)."""
+    a, b = verdicts(a_run), verdicts(b_run)
+    names = set(a) | set(b)
+    differ = sorted(n for n in names if a.get(n) != b.get(n))
+    same = not differ and a_run["status"] == b_run["status"]
+    return f"{sum(a.get(n) == b.get(n) for n in names)}/{len(names)}", "yes" if same else "NO", ", ".join(differ) or "-"
 
 
 def forked_table(data: dict) -> str:
@@ -154,11 +163,7 @@ def forked_table(data: dict) -> str:
         if not fresh:
             rows.append([key, "-", _score(warm), "no fresh run", "", "", warm.get("started", "")])
             continue
-        a, b = verdicts(fresh), verdicts(warm)
-        differ = sorted(n for n in set(a) | set(b) if a.get(n) != b.get(n))
-        same = not differ and fresh["status"] == warm["status"]
-        rows.append([key, _score(fresh), _score(warm), f"{sum(a.get(n) == b.get(n) for n in set(a) | set(b))}/{len(set(a) | set(b))}",
-                     "yes" if same else "NO", ", ".join(differ) or "-", warm.get("started", "")])
+        rows.append([key, _score(fresh), _score(warm), *compared(fresh, warm), warm.get("started", "")])
     return table(rows, ["submission", "fresh (grade_file)", "batch (forked)", "same verdicts", "equal",
                         "differing checks", "worker"])
 
@@ -170,11 +175,7 @@ def profiles_table(data: dict) -> str:
         if not cpu or not gpu:
             rows.append([key, _score(cpu), _score(gpu), "not finished", "", "", ""])
             continue
-        a, b = verdicts(cpu), verdicts(gpu)
-        differ = sorted(n for n in set(a) | set(b) if a.get(n) != b.get(n))
-        same = not differ and cpu["status"] == gpu["status"]
-        rows.append([key, _score(cpu), _score(gpu), f"{sum(a.get(n) == b.get(n) for n in set(a) | set(b))}/{len(set(a) | set(b))}",
-                     "yes" if same else "NO", ", ".join(differ) or "-", f"{cpu['seconds']:.0f} / {gpu['seconds']:.0f}"])
+        rows.append([key, _score(cpu), _score(gpu), *compared(cpu, gpu), f"{cpu['seconds']:.0f} / {gpu['seconds']:.0f}"])
     return table(rows, ["submission", "cpu score", "gpu score", "same verdicts", "equal", "differing checks",
                         "seconds cpu / gpu"])
 

@@ -141,7 +141,11 @@ def read_preload(path: Path | str) -> tuple[str, ...]:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError):
         return DEFAULT_PRELOAD  # load_course reports the problem properly later
-    return tuple(str(m) for m in raw.get("course", {}).get("preload", DEFAULT_PRELOAD))
+    return _preload(raw.get("course", {}))
+
+
+def _preload(course: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(str(m) for m in course.get("preload", DEFAULT_PRELOAD))
 
 
 def load_course(path: Path | str | None = None) -> Course:
@@ -173,7 +177,7 @@ def load_course(path: Path | str | None = None) -> Course:
         profiles=profiles,
         assignments=assignments,
         assignments_dir=root / course.get("assignments_dir", "assignments"),
-        preload=tuple(str(m) for m in course.get("preload", DEFAULT_PRELOAD)),
+        preload=_preload(course),
     )
 
 

@@ -41,6 +41,12 @@ _libc.unshare.argtypes = [ctypes.c_int]
 _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 
 
+def die_with_parent() -> None:
+    """SIGKILL when the parent dies. The kernel clears this on fork and on a change of
+    credentials, so every forked child and the worker after its uid switch arm it again."""
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
 def _check(result: int, what: str) -> None:
     if result != 0:
         err = ctypes.get_errno()
@@ -85,7 +91,7 @@ def _enter_namespaces(report: dict[str, Any]) -> bool:
     report["network"] = "blocked: own network namespace, no interface up"
     _become_pid_one()
     report["waiter"] = True  # the process the grader started now only waits (see _become_pid_one)
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    die_with_parent()
     try:
         _mount(None, "/", None, MS_REC | MS_PRIVATE)
         _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -211,7 +217,7 @@ def _world_readable(path: str) -> bool:
 def confine(setup: dict[str, Any]) -> dict[str, Any]:
     """Apply every layer the setup asks for and the OS allows; return what was done."""
     report: dict[str, Any] = {}
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    die_with_parent()
     scratch = setup["scratch"]
     if setup.get("isolate", True):
         if _enter_namespaces(report):
@@ -238,9 +244,9 @@ def confine(setup: dict[str, Any]) -> dict[str, Any]:
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
-        # the kernel clears the parent-death signal when the credentials change: arm it
-        # again, or a worker whose grading process was killed would live on
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        # cleared by the uid change: armed again, or a worker whose grading process was
+        # killed would live on
+        die_with_parent()
         if os.getppid() != parent:  # the parent died in between
             os._exit(1)
         report["uid"] = uid

@@ -404,13 +404,10 @@ def _child_main(request: dict) -> int:
     # as a batch's warm parent and runner do: TensorFlow is imported once, here, and the
     # worker is forked before the course is read, instead of importing it a second time
     warm.preload(list(read_preload(request["config"])))
-    prefork.fork_template()
-    try:
+    with prefork.worker_template():
         course = load_course(request["config"])
         result = grade_file(request["path"], assignment=request["assignment"], course=course, device="cpu",
                             public_only=True, targets=tuple(request["targets"]))
-    finally:
-        prefork.discard()
     for t in result.tests.values():  # belt and braces: public_only deselected them already
         if t.hidden:
             raise RuntimeError("a hidden check ran in grader.check")

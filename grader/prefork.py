@@ -28,14 +28,18 @@ import os
 import signal
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import psutil
 
+from .confine import die_with_parent
+
 PR_SET_NAME = 15
-PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -61,11 +65,33 @@ def set_process_name(name: str) -> None:
         pass
 
 
-def die_with_parent() -> None:
+def detach(parent: int, name: str, output_fd: int) -> None:
+    """First steps of a forked child: its own session, death with ``parent`` (or exit if that
+    already died), a name for ``ps``, stdin from /dev/null, stdout and stderr to ``output_fd``."""
+    os.setsid()
+    die_with_parent()
+    if os.getppid() != parent:
+        os._exit(1)
+    set_process_name(name)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(output_fd, 1)
+    os.dup2(output_fd, 2)
+
+
+def exit_after(body: Callable[[], int | None]) -> NoReturn:
+    """Run ``body`` in a forked child, then end it as a fresh interpreter would: with the
+    body's exit code, SystemExit's, or 1 and a traceback. The child never returns into the
+    parent's code, whatever the body did to builtins or to ``os`` (student code runs in the
+    worker's): the exit function is held from before it ran."""
+    exit_now, code = os._exit, 1
     try:
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
+        code = _run_as_main(body)
+    except BaseException:  # noqa: BLE001, S110 - even reporting failed (e.g. print replaced)
         pass
+    finally:
+        exit_now(code)
 
 
 def fork_template() -> None:
@@ -80,25 +106,16 @@ def fork_template() -> None:
     parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child; exercised through the batch tests
-        # the child must never return into the runner's code, whatever the student's code
-        # did to builtins or to ``os``: the exit function is held from before it ran
-        exit_now, code = os._exit, 1
-        try:
-            code = _run_as_main(lambda: _become_worker(parent, request_r, reply_w, output_w))
-        except BaseException:  # noqa: BLE001, S110 - even reporting failed (e.g. print replaced)
-            pass
-        finally:
-            exit_now(code)
+        exit_after(lambda: _become_worker(parent, request_r, reply_w, output_w))
     for fd in (request_r, reply_w, output_w):
         os.close(fd)
     _template = Template(pid, request_w, reply_r, output_r)
 
 
-def _run_as_main(body: Any) -> int:
+def _run_as_main(body: Callable[[], int | None]) -> int:
     """The exit code a fresh interpreter would give (SystemExit's code; 1 with a traceback)."""
     try:
-        body()
-        return 0
+        return body() or 0
     except SystemExit as exc:
         if exc.code is None or isinstance(exc.code, int):
             return exc.code or 0
@@ -115,6 +132,16 @@ def _run_as_main(body: Any) -> int:
                 stream.flush()
             except Exception:  # noqa: BLE001 - the student may have replaced or closed them
                 pass
+
+
+@contextmanager
+def worker_template() -> Iterator[None]:
+    """Fork the template for the grading inside the block; kill it if no sandbox took it."""
+    fork_template()
+    try:
+        yield
+    finally:
+        discard()
 
 
 def take() -> Template | None:
@@ -143,15 +170,7 @@ def discard() -> None:
 
 def _become_worker(parent: int, request_fd: int, reply_fd: int, output_fd: int) -> None:
     """In the forked child: shed the runner, wait for the setup, then serve as the worker."""
-    os.setsid()
-    die_with_parent()
-    if os.getppid() != parent:
-        os._exit(1)
-    set_process_name("grader-worker")
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.dup2(output_fd, 1)
-    os.dup2(output_fd, 2)
+    detach(parent, "grader-worker", output_fd)
     keep = {0, 1, 2, request_fd, reply_fd}
     for name in os.listdir("/proc/self/fd"):
         fd = int(name)
@@ -201,8 +220,6 @@ class ForkedProcess(psutil.Process):
     def __init__(self, pid: int) -> None:
         super().__init__(pid)
         self.returncode: int | None = None
-        import threading
-
         self._reap = threading.Lock()
 
     def poll(self) -> int | None:

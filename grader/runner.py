@@ -15,18 +15,16 @@ from . import prefork
 
 
 def run(request: dict[str, Any]) -> int:
-    """Grade ``request["path"]``; return the process exit code (0: result files written)."""
-    import os
+    """Grade ``request["path"]``; return the process exit code (0: result files written).
 
+    Runs on the slot's cores: the warm parent pinned itself to them before forking.
+    """
     # first, while nothing of the grading is in memory: the worker's template
-    prefork.fork_template()
-    try:
+    with prefork.worker_template():
         from .config import load_course
         from .grading import SubmissionResult, grade_file
         from .results import write_submission
 
-        if request.get("cores") and hasattr(os, "sched_setaffinity"):
-            os.sched_setaffinity(0, request["cores"])  # the grader's own training stays on its slot's cores
         out = Path(request["out"])
         try:
             course = load_course(request["config"])
@@ -43,5 +41,3 @@ def run(request: dict[str, Any]) -> int:
         result.submission = request.get("name", result.submission)
         write_submission(result, out)
         return 0
-    finally:
-        prefork.discard()

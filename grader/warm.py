@@ -26,11 +26,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from . import prefork
+from .confine import die_with_parent
 
 START_SECONDS = 600.0  # for the first request: the imports happen before it is read
 
@@ -67,38 +67,24 @@ def _send(fd: int, message: dict[str, Any]) -> None:
     os.write(fd, (json.dumps(message) + "\n").encode())
 
 
-def _runner_child(request: dict[str, Any], parent: int, protocol_fd: int) -> None:
-    """In the forked runner: own session, its log as stdout/stderr, grade, exit."""
-    code = 70
-    try:
+def _runner_child(request: dict[str, Any], parent: int, protocol_fd: int) -> NoReturn:
+    """In the forked runner: own session (the batch kills the runner's whole group on a
+    timeout), its log as stdout/stderr, grade, exit."""
+
+    def body() -> int:
         os.close(protocol_fd)
-        os.setsid()  # the batch kills the runner's whole group on a timeout
-        prefork.die_with_parent()
-        if os.getppid() != parent:
-            os._exit(1)
-        prefork.set_process_name("grader-runner")
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.dup2(log, 1)
-        os.dup2(log, 2)
-        for fd in (null, log):
-            os.close(fd)
+        prefork.detach(parent, "grader-runner", log)
+        os.close(log)
         from . import runner
 
-        code = runner.run(request)
-    except BaseException:  # noqa: BLE001 - the exit code and the log tell the batch
-        traceback.print_exc()
-    finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
+        return runner.run(request)
+
+    prefork.exit_after(body)
 
 
 def main() -> int:
-    prefork.die_with_parent()  # first: a batch killed meanwhile must take us along
+    die_with_parent()  # first: a batch killed meanwhile must take us along
     batch = int(sys.argv[1])
     if os.getppid() != batch:
         return 1
