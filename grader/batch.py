@@ -92,9 +92,14 @@ def grade_batch(
     jobs: int = 1,
     force: bool = False,
     limits: dict | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
     log: Callable[[str], None] = lambda s: None,
 ) -> list[SubmissionResult]:
+    """Grade every submission under ``paths`` into ``out``; one row each, whatever happens.
+
+    ``progress(done, total)`` is called once the work is planned (submissions already
+    graded count as done) and after each submission; ``log`` gets one line per submission.
+    """
     out.mkdir(parents=True, exist_ok=True)
     files = discover(paths, exclude=[out])
     work = plan(files)
@@ -128,8 +133,9 @@ def grade_batch(
         finally:
             slots.put(slot)
 
-    if progress:
-        progress(len(results))
+    total = len(work)
+    if progress is not None:
+        progress(len(results), total)
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             futures = {pool.submit(run, job): job for job in todo}
@@ -143,9 +149,10 @@ def grade_batch(
                 with lock:
                     results[job.name] = result
                     atomic_write(out / "grades.csv", gradebook_csv(list(results.values())))
+                    done = len(results)
                 log(f"{job.name}: {result.score:g}/{result.max_score:g} {result.status}")
-                if progress:
-                    progress(1)
+                if progress is not None:
+                    progress(done, total)
     finally:
         for parent in parents:  # all told first: they exit side by side
             parent.release()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -29,6 +30,13 @@ def table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _columns(stream) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError):
+        return 0
+
+
 def cmd_grade(args: argparse.Namespace, course: Course) -> int:
     from .batch import grade_batch
     from .device import choose
@@ -36,17 +44,38 @@ def cmd_grade(args: argparse.Namespace, course: Course) -> int:
     device = choose(args.device)
     out = Path(args.out)
     start = time.perf_counter()
-    bar = None
-    if sys.stderr.isatty() and not args.quiet:
-        from tqdm import tqdm
+    terminal = sys.stderr.isatty() and not args.quiet  # a terminal: a bar; piped: a line each
+    bars: list = []  # the tqdm bar once started; never truth-test a tqdm (its __bool__ may raise)
+    started = False
 
-        bar = tqdm(unit="submission", desc="grading", file=sys.stderr)
-    log = (lambda s: None) if (bar or args.quiet) else (lambda s: print(s, file=sys.stderr))
+    def progress(done: int, total: int) -> None:
+        nonlocal started
+        if args.quiet:
+            return
+        if not started:  # first call: the work is planned, say what comes before anything slow
+            print(f"grader: {total - done} submission(s) to grade"
+                  + (f", {done} already graded in {out}" if done else "")
+                  + f"; starting {min(args.jobs, max(1, total - done))} slot(s) (TensorFlow loads first, "
+                  "a few seconds before the first result)", file=sys.stderr, flush=True)
+            started = True
+            if not terminal:
+                return
+            from tqdm import tqdm
+
+            # a pseudo-terminal without a window size reports 0 x 0: tqdm would then draw nothing
+            size = shutil.get_terminal_size() if _columns(sys.stderr) == 0 else None
+            bars.append(tqdm(unit="submission", desc="grading", file=sys.stderr, total=total, initial=done,
+                             ncols=size and size.columns, nrows=size and size.lines))
+        for bar in bars:
+            bar.n = done
+            bar.refresh()
+
+    log = (lambda s: None) if (terminal or args.quiet) else (lambda s: print(s, file=sys.stderr, flush=True))
     results = grade_batch(
         [Path(p) for p in args.paths], course, out, args.assignment, device, jobs=args.jobs,
-        force=args.force, limits=_limits(args), progress=(bar.update if bar else None), log=log,
+        force=args.force, limits=_limits(args), progress=progress, log=log,
     )
-    if bar:
+    for bar in bars:
         bar.close()
     rows = [[r.submission, r.assignment or "?", r.status, f"{r.score:g}/{r.max_score:g}",
              f"{r.pending_points:g}" if r.pending_points else "", f"{r.execution_time:.1f}"] for r in results]

@@ -244,7 +244,7 @@ def test_no_process_survives_a_batch(course, demo_copy, tmp_path):
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     seen: set[str] = set()
 
-    def watch(_n: int) -> None:
+    def watch(_done: int, _total: int) -> None:
         seen.update(p.name() for p in psutil.Process().children(recursive=True) if p.pid not in before)
 
     results = grade_batch([demo_copy], course, tmp_path / "out", "demo", CPU, jobs=2, limits={"timeout": 5},

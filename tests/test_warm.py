@@ -93,7 +93,7 @@ def test_a_forked_worker_has_the_preloads_and_nothing_of_the_grading(course, tmp
     sub = write(tmp_path / "subs" / "inspector.py", INSPECTOR)
     environs: list[str] = []
 
-    def look(_n: int) -> None:  # while the batch runs: what the warm parents were started with
+    def look(_done: int, _total: int) -> None:  # while the batch runs: what the warm parents were started with
         for proc in psutil.Process().children(recursive=True):
             if proc.name() == "grader-warm":
                 environs.append(Path(f"/proc/{proc.pid}/environ").read_bytes().decode("utf-8", "replace"))
