@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import nbformat
-import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
@@ -26,6 +25,7 @@ from grader.device import DeviceChoice
 from grader.grading import grade_file
 
 from .conftest import COURSE_DIR
+from .processes import Watcher, alive, descendants, gone_within
 
 CPU = DeviceChoice("cpu", 0)
 
@@ -215,21 +215,21 @@ def test_a_killed_batch_resumes_without_regrading(course, tmp_path):
     while not (out / "s0" / "results.json").exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert (out / "s0" / "results.json").exists()
-    tree: list[psutil.Process] = []
+    tree: list = []
     while time.monotonic() < deadline:  # kill it while a runner and its worker are busy
-        tree = psutil.Process(proc.pid).children(recursive=True)
-        if {"grader-warm", "grader-runner", "grader-worker"} <= {p.name() for p in tree}:
+        tree = descendants(proc.pid)
+        if {"grader-warm", "grader-runner", "grader-worker"} <= {p.name for p in tree}:
             break
         time.sleep(0.05)
-    assert {"grader-warm", "grader-runner", "grader-worker"} <= {p.name() for p in tree}, [p.name() for p in tree]
+    assert {"grader-warm", "grader-runner", "grader-worker"} <= {p.name for p in tree}, [p.name for p in tree]
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     time.sleep(1)
     first = (out / "s0" / "results.json").stat().st_mtime_ns
     finished_before = {p.parent.name for p in out.glob("*/results.json")}
     assert finished_before and len(finished_before) < 4
-    leftovers = [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-    assert not leftovers, f"outlived the killed batch: {[p.name() for p in leftovers]}"
+    leftovers = alive(tree)
+    assert not leftovers, f"outlived the killed batch: {[p.name for p in leftovers]}"
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
     assert (out / "s0" / "results.json").stat().st_mtime_ns == first
@@ -241,19 +241,13 @@ def test_a_killed_batch_resumes_without_regrading(course, tmp_path):
 
 def test_no_process_survives_a_batch(course, demo_copy, tmp_path):
     """Warm parents, runners, templates and workers all end with the batch."""
-    before = {p.pid for p in psutil.Process().children(recursive=True)}
-    seen: set[str] = set()
-
-    def watch(_done: int, _total: int) -> None:
-        seen.update(p.name() for p in psutil.Process().children(recursive=True) if p.pid not in before)
-
-    results = grade_batch([demo_copy], course, tmp_path / "out", "demo", CPU, jobs=2, limits={"timeout": 5},
-                          progress=watch)
+    before = set(descendants())
+    with Watcher() as watcher:  # this test's own process tree, never the machine's
+        results = grade_batch([demo_copy], course, tmp_path / "out", "demo", CPU, jobs=2, limits={"timeout": 5})
     assert results[0].status == "ok" and results[0].sandbox["started"] == "forked from the warm runner"
-    assert "grader-warm" in seen, seen
-    alive = [p for p in psutil.Process().children(recursive=True)
-             if p.pid not in before and p.status() != psutil.STATUS_ZOMBIE]
-    assert not alive, [p.name() for p in alive]
+    ours = watcher.seen - before
+    assert {"grader-warm", "grader-runner", "grader-worker"} <= {s.name for s in ours}, watcher.seen
+    assert gone_within(2, ours), [s.name for s in alive(ours)]
 
 
 @pytest.mark.parametrize("device,size", [("cpu", 3), ("gpu", 30)])

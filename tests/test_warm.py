@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import time
 from pathlib import Path
 
 import psutil
@@ -22,6 +21,8 @@ from grader.device import DeviceChoice
 from grader.grading import grade_file
 from grader.results import load_full
 from grader.warm import WarmParent, trusted_environment
+
+from .processes import Watcher, alive, descendants, gone_within
 
 CPU = DeviceChoice("cpu", 0)
 
@@ -63,20 +64,6 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def _gone_within(seconds: float, names: tuple[str, ...]) -> bool:
-    """No process of ours with one of ``names`` is alive (death signals take a moment)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        alive = []
-        for proc in psutil.process_iter(["name", "status"]):
-            if proc.info["name"] in names and proc.info["status"] != psutil.STATUS_ZOMBIE:
-                alive.append(proc)
-        if not alive:
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_the_environment_passed_on_is_only_what_grading_needs():
     kept = trusted_environment({
         "PATH": "/usr/bin", "HOME": "/root", "GRADER_DATA_DIR": "/data", "TF_CPP_MIN_LOG_LEVEL": "2",
@@ -94,9 +81,12 @@ def test_a_forked_worker_has_the_preloads_and_nothing_of_the_grading(course, tmp
     environs: list[str] = []
 
     def look(_done: int, _total: int) -> None:  # while the batch runs: what the warm parents were started with
-        for proc in psutil.Process().children(recursive=True):
-            if proc.name() == "grader-warm":
-                environs.append(Path(f"/proc/{proc.pid}/environ").read_bytes().decode("utf-8", "replace"))
+        for proc in descendants():
+            if proc.name == "grader-warm":
+                try:
+                    environs.append(Path(f"/proc/{proc.pid}/environ").read_bytes().decode("utf-8", "replace"))
+                except OSError:
+                    pass  # exited meanwhile
 
     [result] = grade_batch([sub], preloading, tmp_path / "out", "demo", CPU, progress=look)
     assert result.sandbox["started"] == "forked from the warm runner"
@@ -117,9 +107,12 @@ def test_a_runner_over_its_time_is_killed_and_the_slot_goes_on(course, tmp_path)
                    "config": str(course.root / "autograder.toml"), "out": str(tmp_path / "slow"),
                    "device": "cpu", "gpu_index": None, "slot": 0, "cores": None, "limits": {}, "hide": [],
                    "name": "slow"}
-        code, _ = parent.run(request, timeout=3)
+        with Watcher() as watcher:  # this test's own runner and worker, not the machine's
+            code, _ = parent.run(request, timeout=3)
         assert code is None
-        assert _gone_within(5, ("grader-runner", "grader-worker")), [(p.pid, p.ppid(), p.name(), p.uids().real, p.status()) for p in psutil.process_iter() if p.name().startswith("grader")]
+        busy = watcher.named("grader-runner", "grader-worker")
+        assert {s.name for s in busy} == {"grader-runner", "grader-worker"}, watcher.seen
+        assert gone_within(5, busy), alive(busy)
         good = dict(request, path=str(course.root / "submissions" / "good.py"), out=str(tmp_path / "good"), name="good")
         code, _ = parent.run(good, timeout=60)
         assert code == 0 and load_full(tmp_path / "good").score == 7
@@ -145,9 +138,12 @@ def test_a_runner_that_crashes_costs_only_its_row(course, tmp_path, monkeypatch)
 
     def kill_first_runner() -> None:
         for _ in range(400):
-            for proc in psutil.Process().children(recursive=True):
-                if proc.name() == "grader-runner":
-                    proc.kill()
+            for proc in descendants():
+                if proc.name == "grader-runner":
+                    try:
+                        psutil.Process(proc.pid).kill()
+                    except psutil.Error:
+                        continue
                     return
             threading.Event().wait(0.05)
 
