@@ -90,9 +90,11 @@ def cmd_check(args: argparse.Namespace, course: Course) -> int:
 
     result = grade_file(args.notebook, assignment=args.assignment, course=course, device="cpu",
                         public_only=True, targets=tuple(args.target or ()), limits=_limits(args))
+    from .release import hidden_check_count
     from .results import summary
 
-    print(summary(result, hidden=False), end="")
+    hidden = hidden_check_count(course, course.assignment(result.assignment)) if result.assignment else None
+    print(summary(result, hidden=False, public_only=True, hidden_checks=hidden), end="")
     return 0 if result.status == "ok" and result.score == result.max_score else 1
 
 

@@ -239,10 +239,24 @@ def build_program(submission: SubmissionFile, graded_names: tuple[str, ...]) -> 
         if where is not None:  # e.g. a .py file (one cell) with a syntax error
             program.problems.append(f"`{name}` could not be read: {where}. Nothing in that cell could run.")
             continue
-        program.problems.append(
-            f"`{name}` is not defined anywhere in your submission: did you rename it, or delete its cell?"
-        )
+        program.problems.append(missing_name_message(name, anywhere=True))
     return program
+
+
+def missing_name_message(name: str, anywhere: bool = False, kernel: bool = False) -> str:
+    """What a student reads when a graded name is not defined.
+
+    ``anywhere``: the whole submission was searched (the problem line; a check's own
+    message says "in your submission"). ``kernel``: the code is what a Jupyter kernel ran
+    (``grader.check``), where the usual cause is a cell not run yet; in a saved file it is
+    a renamed or deleted definition.
+    """
+    if kernel:
+        return (f"`{name}` is not defined in the code this kernel ran: run the cell that defines `{name}` "
+                "first, then check again. If you did run it, did you rename it, or delete its cell?")
+    if anywhere:
+        return f"`{name}` is not defined anywhere in your submission: did you rename it, or delete its cell?"
+    return f"`{name}` is not defined in your submission: did you rename it or delete its cell?"
 
 
 def _unparsable_definition(submission: SubmissionFile, broken: dict[int, SyntaxError], name: str) -> str | None:

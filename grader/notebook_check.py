@@ -25,8 +25,12 @@ Executing a whole notebook (``nbconvert --execute``, a benchmark) with env
 
 What it shows
     A compact table (check, points, result, message of failing checks) as HTML in
-    Jupyter, as text elsewhere; problems found in the code (a graded name missing, an
-    error raised while running a cell) above it.
+    Jupyter, as text elsewhere; above it, what the score counts (the public checks only,
+    and what is graded after submission: :func:`grader.results.public_checks_line`, the
+    line ``grader check`` prints too) and problems found in the code (a graded name
+    missing, an error raised while running a cell). A graded name missing from the
+    kernel's code is reported as a cell not run yet (:func:`as_kernel_messages`).
+    Backtick code spans in headings, titles and problems become ``<code>`` in HTML.
 """
 
 from __future__ import annotations
@@ -45,7 +49,8 @@ from pathlib import Path
 from typing import Any
 
 _GRADED_LINE = re.compile(r"^#\s*GRADED\b\s*:?\s*(?P<label>.*)$", re.IGNORECASE)
-_NOT_DEFINED = re.compile(r"^`(?P<name>[^`]+)` is not defined anywhere")
+_NOT_DEFINED = re.compile(r"^`(?P<name>[^`]+)` is not defined (?:anywhere|in the code this kernel ran)")
+_CODE = re.compile(r"`([^`\n]+)`")
 
 
 class CheckError(Exception):
@@ -63,6 +68,7 @@ class CheckReport:
     seconds: float
     source: str  # where the code came from, e.g. "kernel history (12 cells)"
     problems: list[str] = field(default_factory=list)
+    hidden_checks: int | None = None  # of the whole assignment; None: unknown
     _shown_at: Any = None
 
     @property
@@ -88,10 +94,16 @@ class CheckReport:
         if not tests:
             return f"{what}: no public check to run"
         verdict = "all passed" if self.passed else f"{len(self.failing)} of {len(tests)} failing"
-        return f"{what}: {self.score:g}/{self.max_score:g} points from public checks, {verdict}"
+        return f"{what}: {verdict}"
+
+    def scope(self) -> str:
+        """What the score counts: public checks only, and what is graded after submission."""
+        from .results import public_checks_line
+
+        return public_checks_line(self.score, self.max_score, self.hidden_checks, bool(self.result.manual))
 
     def text(self) -> str:
-        lines = [self._heading() + f"  ({self.seconds:.1f} s)"]
+        lines = [self._heading() + f"  ({self.seconds:.1f} s)", f"  {self.scope()}"]
         lines += [f"  ! {p}" for p in self.problems]
         for t in self.result.tests.values():
             mark = "PASS" if t.status == "passed" else "FAIL"
@@ -105,10 +117,11 @@ class CheckReport:
     def html(self) -> str:
         e = escape
         out = ['<div class="grader-check" style="font-family:system-ui,sans-serif;font-size:13px">',
-               f"<p style='margin:4px 0'><b>{e(self._heading())}</b> "
-               f"<span style='color:#666'>({self.seconds:.1f} s)</span></p>"]
+               f"<p style='margin:4px 0'><b>{_inline_html(self._heading())}</b> "
+               f"<span style='color:#666'>({self.seconds:.1f} s)</span></p>",
+               f"<p style='margin:2px 0;color:#444'>{e(self.scope())}</p>"]
         for p in self.problems:
-            out.append(f"<p style='margin:2px 0;background:#fff8c5;padding:2px 6px'>&#9888; {e(p)}</p>")
+            out.append(f"<p style='margin:2px 0;background:#fff8c5;padding:2px 6px'>&#9888; {_inline_html(p)}</p>")
         if self.result.tests:
             out.append("<table style='border-collapse:collapse'><thead><tr>"
                        + "".join(f"<th style='text-align:left;padding:2px 8px;border-bottom:1px solid #ccc'>{h}</th>"
@@ -119,7 +132,7 @@ class CheckReport:
                 color = "#1a7f37" if ok else "#cf222e"
                 message = "" if ok else f"<pre style='margin:0;white-space:pre-wrap'>{e(t.output)}</pre>"
                 out.append(
-                    f"<tr class='{'passed' if ok else 'failed'}'><td style='padding:2px 8px'>{e(t.title)}</td>"
+                    f"<tr class='{'passed' if ok else 'failed'}'><td style='padding:2px 8px'>{_inline_html(t.title)}</td>"
                     f"<td style='padding:2px 8px'>{t.score:g}/{t.max_score:g}</td>"
                     f"<td style='padding:2px 8px;color:{color};font-weight:600'>{'passed' if ok else 'failed'}</td>"
                     f"<td style='padding:2px 8px;text-align:left'>{message}</td></tr>")
@@ -135,6 +148,11 @@ class CheckReport:
         if ip is not None and self._shown_at == getattr(ip, "execution_count", None):
             return  # check() already showed this table in the same cell
         _show(self)
+
+
+def _inline_html(text: str) -> str:
+    """Escaped HTML with Markdown code spans (`name`) as <code>, not literal backticks."""
+    return _CODE.sub(lambda m: f"<code>{m.group(1)}</code>", escape(text))
 
 
 def _ipython() -> Any:
@@ -281,11 +299,12 @@ def choose_assignment(course: Any, target: str | None, given: str | None, from_f
 
 
 # ---------------------------------------------------------------------- running
-def _run_child(path: Path, assignment: str, config: Path, targets: tuple[str, ...], timeout: float) -> dict:
+def _run_child(path: Path, assignment: str, config: Path, targets: tuple[str, ...], timeout: float,
+               kernel: bool = False) -> dict:
     with tempfile.TemporaryDirectory(prefix="grader-check-out-") as tmp:
         out = Path(tmp) / "result.json"
         request = {"path": str(path), "assignment": assignment, "config": str(config),
-                   "targets": list(targets), "out": str(out)}
+                   "targets": list(targets), "out": str(out), "kernel": kernel}
         proc = subprocess.run([sys.executable, "-m", "grader.notebook_check", json.dumps(request)],
                               capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
         if proc.returncode != 0 or not out.is_file():
@@ -367,13 +386,16 @@ def _run_checks(target: str | None, assignment: str | None, notebook: str | Path
             write_cells_notebook(cells, path, name)
         targets = (target,) if target else ()
         timeout = course.assignment(name).limits.timeout + 300.0
-        data = _run_child(path, name, config_path, targets, timeout)
+        data = _run_child(path, name, config_path, targets, timeout, kernel=tmpdir is not None)
     finally:
         if tmpdir is not None:
             shutil.rmtree(tmpdir, ignore_errors=True)
+    from .release import hidden_check_count
+
     result = SubmissionResult.from_dict(data)
     problems = _relevant_problems(result, targets)
-    report = CheckReport(target, name, result, time.perf_counter() - start, source, problems)
+    report = CheckReport(target, name, result, time.perf_counter() - start, source, problems,
+                         hidden_check_count(course, course.assignment(name)))
     if show:
         _show(report)
     return report
@@ -396,6 +418,25 @@ def _relevant_problems(result: Any, targets: tuple[str, ...]) -> list[str]:
     return problems
 
 
+def as_kernel_messages(result: Any, graded: tuple[str, ...]) -> None:
+    """Missing-name messages for code a kernel ran: the usual cause is a cell not run yet.
+
+    Only for names the kernel's cells do not define at all (the "not defined anywhere"
+    problem); a name whose cell ran but failed in the grader keeps its error message.
+    """
+    from .extract import missing_name_message
+
+    for name in graded:
+        line = missing_name_message(name, anywhere=True)
+        if line not in result.problems:
+            continue
+        result.problems = [missing_name_message(name, kernel=True) if p == line else p for p in result.problems]
+        check_message = missing_name_message(name)
+        for t in result.tests.values():
+            if t.output.startswith(check_message):
+                t.output = missing_name_message(name, kernel=True) + t.output[len(check_message):]
+
+
 def _child_main(request: dict) -> int:
     from . import prefork, warm
     from .config import load_course, read_preload
@@ -411,6 +452,8 @@ def _child_main(request: dict) -> int:
     for t in result.tests.values():  # belt and braces: public_only deselected them already
         if t.hidden:
             raise RuntimeError("a hidden check ran in grader.check")
+    if request.get("kernel"):
+        as_kernel_messages(result, course.assignment(request["assignment"]).graded)
     data = result.to_dict()
     data["feedback"] = []  # pictures are for feedback.html, not for the notebook table
     data["worker_output"] = ""

@@ -32,6 +32,7 @@ BEGIN = re.compile(r"^(?P<indent>\s*)#\s*BEGIN SOLUTION(?P<noprompt>\s+NO PROMPT
 END = re.compile(r"^\s*#\s*END SOLUTION\s*$")
 INLINE = re.compile(r"^(?P<lhs>\s*[^#=]+?=)\s*.+?#\s*SOLUTION\s*$")
 STUB_COMMENT = "# YOUR CODE HERE"
+ALL_HIDDEN = '"""All checks of this exercise are hidden."""'
 
 
 class ReleaseError(Exception):
@@ -131,13 +132,39 @@ def _is_hidden(decorator: ast.expr) -> bool:
     return isinstance(node, ast.Attribute) and node.attr == "hidden" and "mark" in ast.unparse(node.value)
 
 
+def _hidden_module(tree: ast.Module) -> bool:
+    return any(isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets)
+               and "hidden" in ast.unparse(node.value) for node in tree.body)
+
+
+def hidden_check_count(course: Course, assignment: Assignment) -> int | None:
+    """How many hidden checks (test functions or classes) the assignment has; None if unknown.
+
+    Read from the grading suite when it is there; in a student's copy of the course only
+    the public suite exists, and its first line (written by :func:`public_suite`) says.
+    """
+    try:
+        if assignment.suite.is_file():
+            tree = ast.parse(assignment.suite.read_text("utf-8"))
+            tests = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                     and n.name.startswith(("test", "Test"))]
+            if _hidden_module(tree):
+                return len(tests)
+            return sum(1 for n in tests if any(_is_hidden(d) for d in n.decorator_list))
+        first = public_suite_path(course, assignment).read_text("utf-8").split("\n", 1)[0]
+    except (OSError, SyntaxError, ValueError):
+        return None
+    if first.startswith(ALL_HIDDEN):
+        return None  # every check is hidden, how many is not shipped
+    match = re.match(r"# Public checks only: (\d+) hidden check", first)
+    return int(match.group(1)) if match else None
+
+
 def public_suite(source: str) -> str:
     """The suite without its hidden tests (functions and classes marked hidden)."""
     tree = ast.parse(source)
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets):
-            if "hidden" in ast.unparse(node.value):
-                return '"""All checks of this exercise are hidden."""\n'
+    if _hidden_module(tree):
+        return f'{ALL_HIDDEN}\n'
     kept = [
         node for node in tree.body
         if not (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))

@@ -43,7 +43,12 @@ def atomic_write(path: Path, text: str | bytes) -> None:
 
 
 def gradescope(result: SubmissionResult) -> dict:
-    """Gradescope's results.json: score, execution_time, output, tests[]."""
+    """Gradescope's results.json: score, execution_time, output, tests[], extra_data.
+
+    ``extra_data`` is, in Gradescope's specification, "optional extra data to be stored"
+    with the result: here status, assignment, device, max_score, pending manual points and
+    the worker's sandbox report.
+    """
     tests = [
         {
             "name": t.title if t.title != t.name else t.name,
@@ -77,6 +82,11 @@ def gradescope(result: SubmissionResult) -> dict:
             "device": result.device,
             "max_score": result.max_score,
             "pending_manual_points": result.pending_points,
+            # how the worker ran this submission: "started" (forked from the warm runner or
+            # a fresh interpreter) and the protections in force (network, hidden folders,
+            # read-only paths, uid, cores, rlimits), as the worker reported them
+            "sandbox": result.sandbox or {"started": "no report: the worker was not started, or was "
+                                                     "lost before it confined itself"},
         },
     }
 
@@ -116,12 +126,40 @@ def junit_xml(result: SubmissionResult) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def summary(result: SubmissionResult, hidden: bool = True) -> str:
-    """A plain-text report; ``hidden=False`` leaves out the messages of hidden checks."""
-    lines = [f"{result.submission}: {result.assignment or '?'}  "
-             f"score {result.score:g}/{result.max_score:g}  status {result.status}  device {result.device}"]
-    if result.pending_points:
-        lines.append(f"  + {result.pending_points:g} points of explanation questions pending manual review")
+def public_checks_line(score: float, max_score: float, hidden_checks: int | None, questions: bool) -> str:
+    """What a public-only score counts, and what is graded after submission.
+
+    The one rendering of this line, shared by ``grader check`` (:func:`summary` with
+    ``public_only``) and ``grader.check`` in a notebook. ``max_score`` is the points of the
+    public checks that ran; ``hidden_checks`` the number of hidden checks of the
+    assignment (None: unknown, e.g. a student's copy whose suite cannot be read);
+    ``questions`` whether it has explanation questions.
+    """
+    later = {0: [], None: ["hidden checks (if any)"]}.get(hidden_checks, ["hidden checks"])
+    if questions:
+        later.append("explanation questions")
+    line = f"public checks: {score:g} of {max_score:g} point{'' if max_score == 1 else 's'}"
+    if later:
+        return f"{line}; {' and '.join(later)} are graded after submission"
+    return f"{line}; this assignment has no hidden checks or explanation questions"
+
+
+def summary(result: SubmissionResult, hidden: bool = True, public_only: bool = False,
+            hidden_checks: int | None = None) -> str:
+    """A plain-text report; ``hidden=False`` leaves out the messages of hidden checks.
+
+    ``public_only``: the result of a run of the public checks only (``grader check``); its
+    score is then shown as what it is, with what the final grade adds (``hidden_checks``:
+    how many hidden checks the assignment has, None when unknown).
+    """
+    if public_only and result.assignment:
+        lines = [f"{result.submission}: {result.assignment or '?'}  status {result.status}  device {result.device}",
+                 "  " + public_checks_line(result.score, result.max_score, hidden_checks, bool(result.manual))]
+    else:
+        lines = [f"{result.submission}: {result.assignment or '?'}  "
+                 f"score {result.score:g}/{result.max_score:g}  status {result.status}  device {result.device}"]
+        if result.pending_points:
+            lines.append(f"  + {result.pending_points:g} points of explanation questions pending manual review")
     if result.message:
         lines.append(f"  ! {result.message}")
     for problem in result.problems:
@@ -149,7 +187,7 @@ def write_submission(result: SubmissionResult, folder: Path) -> None:
     if result.worker_output:
         atomic_write(folder / "worker_output.txt", result.worker_output)
     atomic_write(folder / FULL, json.dumps(result.to_dict(), indent=2, default=str))
-    atomic_write(folder / RESULTS, json.dumps(gradescope(result), indent=2))
+    atomic_write(folder / RESULTS, json.dumps(gradescope(result), indent=2, default=str))
 
 
 def load_full(folder: Path) -> SubmissionResult | None:

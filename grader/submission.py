@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .checks import CheckFailed
+from .extract import missing_name_message
 from .sandbox import Sandbox, WorkerLost
 
 __all__ = ["Submission", "Outcome", "ModelObservation", "HistoryObservation", "SubmissionError", "WorkerLost"]
@@ -185,7 +186,7 @@ class Submission:
         unparsable = next((p for p in self.problems if p.startswith(f"`{name}` could not be read:")), None)
         if unparsable is not None:  # its cell has a syntax error (grader.extract said where)
             return unparsable
-        message = f"`{name}` is not defined in your submission: did you rename it or delete its cell?"
+        message = missing_name_message(name)
         related = [e for e in self.load_errors if e.get("type") != "NameError" or name in e.get("message", "")]
         if related:
             first = related[0]

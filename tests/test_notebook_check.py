@@ -72,6 +72,7 @@ def kernel_run(tmp_path_factory):
         new_code_cell(f"__session__ = {str(saved)!r}\n"
                       "def flip(image):\n    return np.asarray(image)[:, ::-1]\n"
                       "r3 = grader.check('flip')\nprint('FLIP', r3.assignment, r3.passed)"),
+        new_code_cell("grader.check('mean', assignment='demo')"),  # its cell was never run
     ]
     nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                             "language": "python"}})
@@ -95,7 +96,21 @@ def test_check_in_a_kernel_shows_a_table_of_the_public_checks(kernel_run):
 
     second = _outputs(kernel_run.cells[4])
     assert len(second) == 1  # last expression of the cell: still one table, not two
-    assert "1/1 points from public checks, all passed" in second[0]["data"]["text/html"]
+    html = second[0]["data"]["text/html"]
+    assert "<b><code>add</code>: all passed</b>" in html  # a code span, not literal backticks
+    # the score says what it counts: demo has hidden checks and an explanation question
+    scope = "public checks: 1 of 1 point; hidden checks and explanation questions are graded after submission"
+    assert scope in html and scope in second[0]["data"]["text/plain"]
+
+
+def test_a_name_the_kernel_has_not_run_says_run_its_cell_first(kernel_run):
+    shown = _outputs(kernel_run.cells[7])[0]["data"]
+    message = ("`mean` is not defined in the code this kernel ran: run the cell that defines `mean` first, "
+               "then check again. If you did run it, did you rename it, or delete its cell?")
+    assert message in shown["text/plain"]  # above the table and in each check of `mean`
+    assert shown["text/plain"].count(message) == 3
+    assert "did you rename it or delete its cell?" not in shown["text/plain"]  # no file-only wording left
+    assert "<code>mean</code> is not defined in the code this kernel ran" in shown["text/html"]
 
 
 def test_hidden_checks_never_run_or_show(kernel_run):
@@ -104,6 +119,7 @@ def test_hidden_checks_never_run_or_show(kernel_run):
     printed = "".join(o.get("text", "") for o in kernel_run.cells[5].outputs if o.get("output_type") == "stream")
     # check_all: every PUBLIC check of demo (1 + 2 + 1 + 1 points; the hidden 2 are not run)
     assert "ALL 1.0 5.0 False ['add: 2 + 3']" in printed
+    assert "public checks: 1 of 5 points; hidden checks and explanation questions" in everything
 
 
 def test_the_notebook_file_metadata_names_the_assignment(kernel_run):

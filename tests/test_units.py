@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -150,3 +153,53 @@ def test_model_config_allows_keras_functions_only():
     ]:
         with pytest.raises(CheckFailed):
             check_model_config(bad, "m")
+
+
+# ---------------------------------------------------------------- public-only scores, results.json
+def _result(**kw):
+    from grader.grading import SubmissionResult, TestResult
+
+    tests = {"t": TestResult("t", "t: one", 1.0, 1.0, "passed", "", False, "t")}
+    return SubmissionResult("s", "s.py", "demo", "ok", "", 1.0, 1.0, tests, **kw)
+
+
+def test_a_public_only_score_says_what_it_counts():
+    from grader.results import public_checks_line, summary
+
+    assert public_checks_line(12, 12, 6, True) == (
+        "public checks: 12 of 12 points; hidden checks and explanation questions are graded after submission")
+    assert public_checks_line(0, 1, 2, False) == "public checks: 0 of 1 point; hidden checks are graded after submission"
+    assert public_checks_line(3, 4, 0, True).endswith("; explanation questions are graded after submission")
+    assert public_checks_line(3, 4, 0, False).endswith("; this assignment has no hidden checks or explanation questions")
+    assert "hidden checks (if any) are graded" in public_checks_line(3, 4, None, False)
+    manual = [{"name": "why", "points": 2.0, "prompt": "", "answer": ""}]
+    text = summary(_result(manual=manual), hidden=False, public_only=True, hidden_checks=3)
+    assert text.splitlines()[:2] == [
+        "s: demo  status ok  device cpu",
+        "  public checks: 1 of 1 point; hidden checks and explanation questions are graded after submission"]
+    assert "score 1/1" in summary(_result(manual=manual))  # a full grading keeps its score line
+
+
+def test_hidden_check_count_reads_the_suite_or_the_public_copy(tmp_path):
+    from grader.config import load_course
+    from grader.release import build_release, hidden_check_count
+
+    course = load_course(Path(__file__).parent / "course" / "autograder.toml")
+    demo = course.assignment("demo")
+    assert hidden_check_count(course, demo) == 1
+    public = build_release(course, ["demo"]).files[course.assignments_dir / "demo" / "tests" / demo.suite.name]
+    copy = tmp_path / "assignments" / "demo" / "tests" / demo.suite.name
+    copy.parent.mkdir(parents=True)
+    copy.write_text(public, "utf-8")
+    student = dataclasses.replace(course, assignments_dir=tmp_path / "assignments")
+    shipped = dataclasses.replace(demo, suite=tmp_path / "not_shipped" / demo.suite.name)  # a student's copy
+    assert hidden_check_count(student, shipped) == 1  # from the public suite's first line
+    assert hidden_check_count(student, dataclasses.replace(demo, suite=tmp_path / "other_name.py")) is None
+
+
+def test_results_json_stores_the_sandbox_report():
+    from grader.results import gradescope
+
+    report = {"started": "forked from the warm runner", "network": "blocked: own network namespace, no interface up"}
+    assert gradescope(_result(sandbox=report))["extra_data"]["sandbox"] == report
+    assert "no report" in gradescope(_result())["extra_data"]["sandbox"]["started"]
