@@ -8,6 +8,11 @@ score, never the batch. That process writes the submission's files atomically
 Re-running on the same output folder skips every submission whose ``results.json``
 exists (``--force`` regrades). When the runner dies without writing a result, the batch
 writes an ``error`` row itself.
+
+Where the submissions are graded is a :class:`Backend`: :class:`LocalSlots` (``--jobs``
+warm parents on this machine) or :class:`grader.cluster.ClusterBackend` (``--cluster``:
+Dask workers, each grading with :func:`_run_one` as a local slot does); planning,
+resuming, the rows, ``grades.csv`` and the review files are this module's either way.
 """
 
 from __future__ import annotations
@@ -15,12 +20,12 @@ from __future__ import annotations
 import queue
 import shutil
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from .config import Course
 from .device import DeviceChoice, split_cores
@@ -94,15 +99,18 @@ def grade_batch(
     limits: dict | None = None,
     progress: Callable[[int, int], None] | None = None,
     log: Callable[[str], None] = lambda s: None,
+    cluster: str | None = None,
 ) -> list[SubmissionResult]:
     """Grade every submission under ``paths`` into ``out``; one row each, whatever happens.
 
     ``progress(done, total)`` is called once the work is planned (submissions already
     graded count as done) and after each submission; ``log`` gets one line per submission.
+    ``cluster``: the address of a Dask scheduler (or ``local:N``) to grade on instead of
+    ``jobs`` local slots (:mod:`grader.cluster`); planning, resuming, the rows, grades.csv
+    and the review files are the same either way.
     """
     out.mkdir(parents=True, exist_ok=True)
-    files = discover(paths, exclude=[out])
-    work = plan(files)
+    work = plan(discover(paths, exclude=[out]))
     limits = limits or {}
     results: dict[str, SubmissionResult] = {}
     todo = []
@@ -113,75 +121,121 @@ def grade_batch(
             log(f"{job.name}: already graded, skipped (use --force to regrade)")
         else:
             todo.append(job)
-    slots: queue.Queue[int] = queue.Queue()
-    for slot in range(max(1, jobs)):
-        slots.put(slot)
-    cores = split_cores(max(1, jobs))
-    lock = threading.Lock()
-    hide = sorted({str(Path(p).resolve().parent if Path(p).is_file() else Path(p).resolve()) for p in paths} | {str(out.resolve())})
-    logs = Path(tempfile.mkdtemp(prefix="grader-batch-logs-"))
-    # started here, in the main thread, all at once: their imports overlap, and their
-    # death signal follows this thread (the batch), not a pool thread
-    parents = [WarmParent(slot, cores[slot], list(course.preload), logs) for slot in range(max(1, jobs))]
-    for parent in parents[: len(todo)]:
-        parent.start()
+    backend: Backend
+    if cluster is None:
+        backend = LocalSlots(paths, course, out, assignment, device, jobs, limits)
+    else:
+        from .cluster import ClusterBackend
 
-    def run(job: Job) -> SubmissionResult:
-        slot = slots.get()
-        try:
-            return _run_one(job, course, out, assignment, device, slot, cores[slot], limits, hide, parents[slot])
-        finally:
-            slots.put(slot)
-
+        backend = ClusterBackend(cluster, course, out, assignment, device, limits, log)
     total = len(work)
-    if progress is not None:
-        progress(len(results), total)
     try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = {pool.submit(run, job): job for job in todo}
-            for future in as_completed(futures):
-                job = futures[future]
-                try:
-                    result = future.result()
-                except Exception as exc:  # noqa: BLE001 - one row per submission whatever happens
-                    result = error_result(job, assignment, "error", f"the grader failed: {exc}", device.name)
-                    write_submission(result, out / job.name)
-                with lock:
-                    results[job.name] = result
-                    atomic_write(out / "grades.csv", gradebook_csv(list(results.values())))
-                    done = len(results)
-                log(f"{job.name}: {result.score:g}/{result.max_score:g} {result.status}")
-                if progress is not None:
-                    progress(done, total)
+        backend.start(todo)
+        if progress is not None:
+            progress(len(results), total)
+        for job, outcome in backend.grade(todo):
+            if isinstance(outcome, SubmissionResult):
+                result = outcome
+            else:  # one row per submission whatever happens
+                result = error_result(job, assignment, "error", f"the grader failed: {outcome}", backend.device_name)
+                write_submission(result, out / job.name)
+            results[job.name] = result
+            atomic_write(out / "grades.csv", gradebook_csv(list(results.values())))
+            log(f"{job.name}: {result.score:g}/{result.max_score:g} {result.status}")
+            if progress is not None:
+                progress(len(results), total)
     finally:
-        for parent in parents:  # all told first: they exit side by side
-            parent.release()
-        for parent in parents:
-            parent.close()
-        shutil.rmtree(logs, ignore_errors=True)
+        backend.close()
     atomic_write(out / "grades.csv", gradebook_csv(list(results.values())))
     write_review(list(results.values()), out)  # <out>/manual/<question>.md + points.csv for the instructor
     return [results[j.name] for j in work]
 
 
-def _run_one(job: Job, course: Course, out: Path, assignment: str | None, device: DeviceChoice,
-             slot: int, cores: list[int], limits: dict, hide: list[str], parent: WarmParent) -> SubmissionResult:
+Outcome = tuple[Job, "SubmissionResult | BaseException"]
+
+
+class Backend(Protocol):
+    """Where the submissions are graded: local slots or a cluster. :meth:`grade` yields each
+    job once, as it completes, with its result (its files already written under ``out``)
+    or the exception that lost it (the batch then writes an ``error`` row)."""
+
+    device_name: str
+
+    def start(self, todo: list[Job]) -> None: ...
+
+    def grade(self, todo: list[Job]) -> Iterator[Outcome]: ...
+
+    def close(self) -> None: ...
+
+
+class LocalSlots:
+    """``--jobs N`` slots on this machine, each with its warm parent."""
+
+    def __init__(self, paths: list[Path], course: Course, out: Path, assignment: str | None,
+                 device: DeviceChoice, jobs: int, limits: dict) -> None:
+        self.course, self.out, self.assignment, self.device, self.limits = course, out, assignment, device, limits
+        self.device_name = device.name
+        self.jobs = max(1, jobs)
+        self.cores = split_cores(self.jobs)
+        self.hide = sorted({str(Path(p).resolve().parent if Path(p).is_file() else Path(p).resolve()) for p in paths}
+                           | {str(out.resolve())})
+        self.logs = Path(tempfile.mkdtemp(prefix="grader-batch-logs-"))
+        self.parents = [WarmParent(slot, self.cores[slot], list(course.preload), self.logs) for slot in range(self.jobs)]
+        self.slots: queue.Queue[int] = queue.Queue()
+        for slot in range(self.jobs):
+            self.slots.put(slot)
+
+    def start(self, todo: list[Job]) -> None:
+        # started here, in the main thread, all at once: their imports overlap, and their
+        # death signal follows this thread (the batch), not a pool thread
+        for parent in self.parents[: len(todo)]:
+            parent.start()
+
+    def _run(self, job: Job) -> SubmissionResult:
+        slot = self.slots.get()
+        try:
+            return _run_one(job, self.course, self.out, self.assignment, self.device.name, self.device.gpu_for(slot),
+                            slot, self.cores[slot], self.limits, self.hide, self.parents[slot])
+        finally:
+            self.slots.put(slot)
+
+    def grade(self, todo: list[Job]) -> Iterator[Outcome]:
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            futures = {pool.submit(self._run, job): job for job in todo}
+            for future in as_completed(futures):
+                try:
+                    yield futures[future], future.result()
+                except Exception as exc:  # noqa: BLE001 - one row per submission whatever happens
+                    yield futures[future], exc
+
+    def close(self) -> None:
+        for parent in self.parents:  # all told first: they exit side by side
+            parent.release()
+        for parent in self.parents:
+            parent.close()
+        shutil.rmtree(self.logs, ignore_errors=True)
+
+
+def _run_one(job: Job, course: Course, out: Path, assignment: str | None, device: str, gpu_index: int | str | None,
+             slot: int, cores: list[int] | None, limits: dict, hide: list[str], parent: WarmParent) -> SubmissionResult:
+    """Grade ``job`` in a runner forked by ``parent``; its files end up in ``out/<name>``.
+    Shared by the local slots and the cluster's workers (:mod:`grader.cluster`)."""
     folder = out / job.name
     request = {
         "path": str(job.path.resolve()), "assignment": assignment, "config": str(course.root / "autograder.toml"),
-        "out": str(folder.resolve()), "device": device.name, "gpu_index": device.gpu_for(slot),
+        "out": str(folder.resolve()), "device": device, "gpu_index": gpu_index,
         "slot": slot, "cores": cores, "limits": limits, "hide": hide, "name": job.name,
     }
     timeout = _runner_timeout(course, assignment, limits)
     code, log_tail = parent.run(request, timeout)
     if code is None:
-        result = error_result(job, assignment, "timeout", f"grading took longer than {timeout:g} s and was stopped", device.name)
+        result = error_result(job, assignment, "timeout", f"grading took longer than {timeout:g} s and was stopped", device)
         write_submission(result, folder)
         return result
     result = load_full(folder)
     if result is None or code != 0:
         result = error_result(job, assignment, "error",
-                              f"the grader crashed on this submission (exit {code}): {log_tail}", device.name)
+                              f"the grader crashed on this submission (exit {code}): {log_tail}", device)
         write_submission(result, folder)
     return result
 

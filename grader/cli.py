@@ -39,9 +39,11 @@ def _columns(stream) -> int:
 
 def cmd_grade(args: argparse.Namespace, course: Course) -> int:
     from .batch import grade_batch
-    from .device import choose
+    from .cluster import ClusterError
+    from .device import DeviceChoice, choose
 
-    device = choose(args.device)
+    # on a cluster the workers' GPUs count, not this machine's: resolved by grader.cluster
+    device = DeviceChoice(args.device, 0) if args.cluster else choose(args.device)
     out = Path(args.out)
     start = time.perf_counter()
     terminal = sys.stderr.isatty() and not args.quiet  # a terminal: a bar; piped: a line each
@@ -55,7 +57,9 @@ def cmd_grade(args: argparse.Namespace, course: Course) -> int:
         if not started:  # first call: the work is planned, say what comes before anything slow
             print(f"grader: {total - done} submission(s) to grade"
                   + (f", {done} already graded in {out}" if done else "")
-                  + f"; starting {min(args.jobs, max(1, total - done))} slot(s) (TensorFlow loads first, "
+                  + (f"; on the Dask cluster {args.cluster} (" if args.cluster else
+                     f"; starting {min(args.jobs, max(1, total - done))} slot(s) (")
+                  + "TensorFlow loads first, "
                   "a few seconds before the first result)", file=sys.stderr, flush=True)
             started = True
             if not terminal:
@@ -71,16 +75,23 @@ def cmd_grade(args: argparse.Namespace, course: Course) -> int:
             bar.refresh()
 
     log = (lambda s: None) if (terminal or args.quiet) else (lambda s: print(s, file=sys.stderr, flush=True))
-    results = grade_batch(
-        [Path(p) for p in args.paths], course, out, args.assignment, device, jobs=args.jobs,
-        force=args.force, limits=_limits(args), progress=progress, log=log,
-    )
+    try:
+        results = grade_batch(
+            [Path(p) for p in args.paths], course, out, args.assignment, device, jobs=args.jobs,
+            force=args.force, limits=_limits(args), progress=progress, log=log, cluster=args.cluster,
+        )
+    except ClusterError as exc:  # unreachable, no GPU worker, scheduler lost: one line
+        for bar in bars:
+            bar.close()
+        print(f"grader: {exc}", file=sys.stderr)
+        return 2
     for bar in bars:
         bar.close()
     rows = [[r.submission, r.assignment or "?", r.status, f"{r.score:g}/{r.max_score:g}",
              f"{r.pending_points:g}" if r.pending_points else "", f"{r.execution_time:.1f}"] for r in results]
     print(table(rows, ["submission", "assignment", "status", "score", "pending", "seconds"]))
-    print(f"\n{len(results)} submission(s) on {device.name} in {time.perf_counter() - start:.1f} s; "
+    devices = ", ".join(sorted({r.device for r in results})) or device.name
+    print(f"\n{len(results)} submission(s) on {devices} in {time.perf_counter() - start:.1f} s; "
           f"results in {out}/<submission>/results.json, gradebook {out / 'grades.csv'}")
     return 0
 
@@ -241,6 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
     p.add_argument("--force", action="store_true", help="regrade submissions already graded in --out")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="grade on a Dask cluster: tcp://HOST:8786, or local:N for N local workers (docs/CLUSTER.md)")
     p.add_argument("--quiet", action="store_true")
     _add_limits(p)
     p.set_defaults(func=cmd_grade)

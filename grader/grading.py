@@ -59,6 +59,7 @@ class SubmissionResult:
     sandbox: dict = field(default_factory=dict)
     worker_output: str = ""
     feedback: list[dict] = field(default_factory=list)  # pictures/tables for feedback.html
+    attempts: int = 1  # times it was started: a cluster retries one whose Dask worker died
 
     @property
     def pending_points(self) -> float:
