@@ -25,16 +25,25 @@ from typing import Any
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 STYLE = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:60rem;
+*,*::before,*::after{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:80rem;
 padding:0 1rem;color:#1f2328;line-height:1.45}
 h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #d0d7de}
-h3{font-size:1rem;margin:1.2rem 0 .4rem}
+h3{font-size:1rem;margin:1.2rem 0 .4rem}h4{font-size:.95rem;margin:1rem 0 .3rem}
 .meta{color:#59636e}.score{font-size:1.3rem;font-weight:600}
 table{border-collapse:collapse;margin:.4rem 0 1rem}th,td{border:1px solid #d0d7de;padding:.3rem .6rem;
-text-align:left;vertical-align:top}th{background:#f6f8fa}
+text-align:left;vertical-align:top;overflow-wrap:anywhere}th{background:#f6f8fa}
 tr.passed td.result{color:#1a7f37;font-weight:600}tr.failed td.result{color:#cf222e;font-weight:600}
 tr.mismatch td{background:#ffebe9}tr.mismatch td:first-child{border-left:4px solid #cf222e}
-pre{white-space:pre-wrap;margin:0;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem}
+table.feedback td{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem;overflow-wrap:normal}
+table.feedback th{white-space:nowrap}
+th.group{text-align:center}.wide{max-width:100%;overflow-x:auto}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;margin:0;font-family:ui-monospace,Menlo,Consolas,monospace;
+font-size:.85rem}
+section.check{margin:1rem 0 1.6rem;padding:.2rem 0 .2rem 1rem;border-left:4px solid #d0d7de}
+section.check.failed{border-left-color:#cf222e}section.check.passed{border-left-color:#1a7f37}
+section.check>h3{margin-top:.2rem}
+.message{background:#f6f8fa;border:1px solid #d0d7de;padding:.6rem .8rem;margin:.4rem 0}
 .problem{background:#fff8c5;border:1px solid #d4a72c;padding:.5rem .8rem;margin:.4rem 0}
 .status{background:#ffebe9;border:1px solid #cf222e;padding:.5rem .8rem;margin:.4rem 0}
 figure{margin:.4rem 0 1rem}figcaption{color:#59636e;font-size:.9rem}img{max-width:100%;height:auto}
@@ -85,15 +94,27 @@ def _item_html(item: dict[str, Any]) -> str:
     if kind == "table":
         highlight = {int(i) for i in item.get("highlight", []) if isinstance(i, (int, float))}
         head = "".join(f"<th>{_e(h)}</th>" for h in item.get("header", []))
+        groups = ""
+        if item.get("groups"):
+            cells = []
+            for group in item["groups"]:
+                try:
+                    label, span = str(group[0]), max(1, min(int(group[1]), 100))
+                except (TypeError, ValueError, IndexError):
+                    continue
+                cells.append(f'<th class="group" colspan="{span}">{_e(label)}</th>')
+            groups = f"<tr>{''.join(cells)}</tr>"
         body = []
         for i, row in enumerate(item.get("rows", [])):
             cls = ' class="mismatch"' if i in highlight else ""
             body.append(f"<tr{cls}>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>")
-        note = f" ({len(highlight)} highlighted row(s) differ)" if highlight else ""
-        return (f"<h3>{title}</h3><table class=\"feedback\"><thead><tr>{head}</tr></thead>"
-                f"<tbody>{''.join(body)}</tbody></table><p class=\"meta\">{_e(note.strip())}</p>")
+        notes = [str(item["note"])] if item.get("note") else []
+        if highlight:
+            notes.append(f"{len(highlight)} highlighted row(s) differ")
+        return (f"<h4>{title}</h4><div class=\"wide\"><table class=\"feedback\"><thead>{groups}<tr>{head}</tr></thead>"
+                f"<tbody>{''.join(body)}</tbody></table></div><p class=\"meta\">{_e('; '.join(notes))}</p>")
     if kind == "text":
-        return f"<h3>{title}</h3>{_pre(str(item.get('text', '')))}"
+        return f"<h4>{title}</h4>{_pre(str(item.get('text', '')))}"
     return ""
 
 
@@ -139,37 +160,46 @@ def render(result: Any, hidden: bool = False) -> str:
     for error in result.load_errors or []:
         parts.append(f'<div class="problem">{_pre(load_error_text(error))}</div>')
 
+    # failing checks first, then passed ones; each keeps the suite's order within its group
+    ordered = [t for t in tests if t.status != "passed"] + [t for t in tests if t.status == "passed"]
+    anchors = {t.name: f"check-{i}" for i, t in enumerate(ordered)}
+    items_of: dict[str, list[dict[str, Any]]] = {}
+    for item in result.feedback or []:
+        if isinstance(item, dict) and item.get("test") in shown_tests:
+            items_of.setdefault(item["test"], []).append(item)
+
     parts.append("<h2>Checks</h2>")
     if tests:
         rows = []
-        for t in tests:
-            cls = "passed" if t.status == "passed" else "failed"
-            if t.status == "passed":
-                message = ""
-            elif t.name in shown_tests:
-                message = _pre(t.output)
-            else:
-                message = '<span class="meta">hidden check: details are not shown</span>'
-            rows.append(
-                f'<tr class="{cls}"><td>{_e(t.title)}{" <span class=meta>(hidden)</span>" if t.hidden else ""}</td>'
-                f"<td>{float(t.score):g} / {float(t.max_score):g}</td>"
-                f'<td class="result">{"passed" if t.status == "passed" else "failed"}</td><td>{message}</td></tr>'
-            )
+        for t in ordered:
+            passed = t.status == "passed"
+            has_section = not passed or t.name in items_of
+            title = _e(t.title) + (" <span class=meta>(hidden)</span>" if t.hidden else "")
+            link = f'<a href="#{anchors[t.name]}">{title}</a>' if has_section else title
+            rows.append(f'<tr class="{"passed" if passed else "failed"}"><td>{link}</td>'
+                        f"<td>{float(t.score):g} / {float(t.max_score):g}</td>"
+                        f'<td class="result">{"passed" if passed else "failed"}</td></tr>')
         parts.append('<table class="checks"><thead><tr><th>check</th><th>points</th><th>result</th>'
-                     f"<th>message</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+                     f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
     else:
         parts.append("<p>No check was run.</p>")
 
-    items = [i for i in result.feedback or [] if isinstance(i, dict) and i.get("test") in shown_tests]
-    if items:
-        parts.append("<h2>Details</h2>")
-        titles = {t.name: t.title for t in tests}
-        current = None
-        for item in items:
-            if item.get("test") != current:
-                current = item.get("test")
-                parts.append(f'<h3 class="check">{_e(titles.get(current, current))}</h3>')
-            parts.append(_item_html(item))
+    failed = [t for t in ordered if t.status != "passed"]
+    passed_with_items = [t for t in ordered if t.status == "passed" and t.name in items_of]
+    for heading, group in (("Failed checks", failed), ("Passed checks: details", passed_with_items)):
+        if not group:
+            continue
+        parts.append(f"<h2>{heading}</h2>")
+        for t in group:
+            cls = "passed" if t.status == "passed" else "failed"
+            parts.append(f'<section class="check {cls}" id="{anchors[t.name]}">'
+                         f"<h3>{_e(t.title)} · {float(t.score):g} / {float(t.max_score):g}</h3>")
+            if t.name not in shown_tests:
+                parts.append('<p class="meta">hidden check: details are not shown</p>')
+            elif t.status != "passed" and t.output:
+                parts.append(f'<div class="message">{_pre(t.output)}</div>')
+            parts.extend(_item_html(item) for item in items_of.get(t.name, []))
+            parts.append("</section>")
 
     if result.manual:
         parts.append("<h2>Explanation questions (graded by your instructor)</h2>")

@@ -212,3 +212,32 @@ def test_headless_chromium_screenshot_shows_the_page(graded, tmp_path):
     dark = int(((r < 60) & (g < 60) & (b < 60)).sum())
     assert red > 30, red
     assert dark > 2000, dark
+
+
+def test_failing_checks_come_first_each_with_its_message_and_details():
+    from grader.feedback import Feedback
+    from grader.grading import SubmissionResult, TestResult
+    from grader.report_html import render
+
+    recorder = Feedback("b")
+    recorder.table("layers <b>", ["#", "<i>yours</i>", "expected"], [["0", "<x>", "y"], ["1", "z", "z"]],
+                   highlight=[0], groups=[("", 1), ("<u>your model</u>", 1), ("expected", 1)],
+                   note="total <script>1</script>")
+    tests = {"a": TestResult("a", "check a", 1.0, 1.0, "passed", "", False, None),
+             "b": TestResult("b", "check <b>", 0.0, 2.0, "failed", "found <img src=x onerror=alert(1)>", False, None),
+             "c": TestResult("c", "check c", 0.0, 1.0, "failed", "secret message", True, None)}
+    result = SubmissionResult("s", "s.py", "demo", "ok", "", 1.0, 4.0, tests=tests, feedback=recorder.items)
+    html = render(result)
+    page = parse(html)
+    order = [a.get("class") for t, a in page.tags if t == "tr" and a.get("class") in ("passed", "failed")]
+    assert order == ["failed", "failed", "passed"]  # b, c (suite order), then a
+    assert "script" not in {t for t, _ in page.tags} and "img" not in {t for t, _ in page.tags}
+    assert "found &lt;img src=x onerror=alert(1)&gt;" in html and "check &lt;b&gt;" in html
+    assert "secret message" not in html  # hidden: title and score only
+    assert '<th class="group" colspan="1">&lt;u&gt;your model&lt;/u&gt;</th>' in html
+    assert "total &lt;script&gt;1&lt;/script&gt;; 1 highlighted row(s) differ" in html
+    sections = [a["id"] for t, a in page.tags if t == "section"]
+    assert sections == ["check-0", "check-1"]  # the two failed checks; a has no details
+    # the message and the table sit in b's section, before c's
+    assert html.index("onerror=alert(1)&gt;") < html.index("layers &lt;b&gt;") < html.index('id="check-1"')
+    assert [r[1] for r in page.rows] == [["0", "<x>", "y"], ["1", "z", "z"]]
