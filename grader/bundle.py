@@ -10,15 +10,18 @@ leave ``/autograder/results/results.json`` (score, tests[], output, ...: the for
 
 The zip holds::
 
-    setup.sh              apt python3 + venv, pip install grader_src (pulls TF/Keras etc.),
+    setup.sh              checks python3 >= 3.10 first (Ubuntu 22.04+; else says which base image
+                          to choose and exits 1), apt venv + pip, pip install grader_src (the
+                          runtime dependencies only: TF/Keras etc., no otter, no benchmark tools),
                           prefetch the datasets the suite loads (the datasets are NOT shipped)
     run_autograder        finds the python, runs gradescope_run.py
     gradescope_run.py     picks the notebook in submission/, runs `grader grade`, copies the
                           results.json; on any failure still writes a results.json saying why
     course/autograder.toml   [course], [limits], [profiles] and this one assignment
     course/<suite folder>/   the suite and its helper modules/data (no notebooks, no make_*.py)
-    grader_src/           the grader package source (pyproject.toml + grader/)
-    bundle.json           what was bundled, when, file hashes
+    grader_src/           the grader package source (grader/ + a pyproject.toml whose only
+                          requirements are the core dependencies: no extras to install)
+    bundle.json           what was bundled, when, the requirements, file hashes
 
 ``AUTOGRADER_ROOT`` (default ``/autograder``) and ``GRADER_PYTHON`` let the same
 ``run_autograder`` run in a folder laid out like Gradescope's (tests, a dry run).
@@ -156,43 +159,68 @@ def suite_files(course: Course, name: str) -> tuple[str, dict[str, bytes]]:
     return rel, files
 
 
+def runtime_requirements() -> tuple[str, list[str]]:
+    """The grader's version and its core dependencies: what grading needs, no extras.
+
+    From the source tree's pyproject.toml when there is one, else from the installed
+    metadata (requirements behind an ``extra ==`` marker left out).
+    """
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    if pyproject.is_file():
+        project = tomllib.loads(pyproject.read_text("utf-8")).get("project", {})
+        if project.get("name") == "tf-grader":
+            return str(project.get("version", "0")), [str(r) for r in project.get("dependencies", [])]
+    from importlib import metadata
+
+    requires = [r for r in (metadata.requires("tf-grader") or []) if "extra ==" not in r]
+    return metadata.version("tf-grader"), requires
+
+
 def grader_source() -> dict[str, bytes]:
-    """The grader package as an installable source tree (pyproject.toml + grader/)."""
+    """The grader package as an installable source tree: grader/ and a pyproject.toml whose only
+    requirements are the runtime ones (no optional extras: otter, benchmark tools, dev tools)."""
     package = Path(__file__).resolve().parent
     files: dict[str, bytes] = {}
     for path in sorted(package.rglob("*.py")):
         if "__pycache__" not in path.parts:
             files[f"grader/{path.relative_to(package).as_posix()}"] = path.read_bytes()
-    pyproject = package.parent / "pyproject.toml"
-    if pyproject.is_file() and "tf-grader" in pyproject.read_text("utf-8"):
-        text = pyproject.read_text("utf-8")
-        readme = package.parent / "README.md"
-        if readme.is_file():
-            files["README.md"] = readme.read_bytes()
-        else:
-            text = re.sub(r"(?m)^readme\s*=.*\n", "", text)
-        files["pyproject.toml"] = text.encode("utf-8")
-    else:  # installed from a wheel: rebuild a minimal pyproject from the metadata
-        from importlib import metadata
-
-        requires = [r for r in (metadata.requires("tf-grader") or []) if "extra ==" not in r]
-        files["pyproject.toml"] = (
-            '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n\n'
-            f'[project]\nname = "tf-grader"\nversion = {json.dumps(metadata.version("tf-grader"))}\n'
-            f'requires-python = ">=3.10"\ndependencies = {_value(requires)}\n\n'
-            '[project.scripts]\ngrader = "grader.cli:main"\n\n'
-            '[tool.setuptools.packages.find]\ninclude = ["grader*"]\n'
-        ).encode()
+    version, requires = runtime_requirements()
+    files["pyproject.toml"] = (
+        "# Written by `grader bundle --gradescope`: the runtime dependencies only.\n"
+        '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        f'[project]\nname = "tf-grader"\nversion = {json.dumps(version)}\n'
+        f'requires-python = ">=3.10"\ndependencies = {_value(requires)}\n\n'
+        '[project.scripts]\ngrader = "grader.cli:main"\n\n'
+        '[tool.setuptools.packages.find]\ninclude = ["grader*"]\n'
+    ).encode()
     return files
 
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, while it builds the autograder image (Ubuntu, online).
+# `setup.sh --check-python` runs only the first step.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 SOURCE="$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)"
+# 1. Python >= 3.10 before anything is installed (TensorFlow 2.16+ and the grader need it):
+#    Ubuntu 22.04 ships 3.10, 24.04 3.12; Ubuntu 20.04 and 18.04 are too old
+if ! command -v python3 >/dev/null 2>&1; then
+  apt-get update
+  apt-get install -y --no-install-recommends python3
+fi
+PY_VERSION="$(python3 --version 2>&1 || true)"
+PY_PATTERN='Python ([0-9]+)[.]([0-9]+)'
+if [[ ! "$PY_VERSION" =~ $PY_PATTERN ]] || (( BASH_REMATCH[1] < 3 || (BASH_REMATCH[1] == 3 && BASH_REMATCH[2] < 10) )); then
+  echo "setup.sh: the autograder needs Python >= 3.10, and this image's python3 is: ${{PY_VERSION:-none}}." >&2
+  echo "setup.sh: in the assignment's Configure Autograder page on Gradescope, choose the Ubuntu 22.04" >&2
+  echo "setup.sh: (or newer) base image, then upload this zip again." >&2
+  exit 1
+fi
+echo "setup.sh: $PY_VERSION"
+if [ "${{1:-}}" = "--check-python" ]; then exit 0; fi
+# 2. a venv with the grader and its runtime dependencies only ({requirements})
 apt-get update
-apt-get install -y --no-install-recommends python3 python3-venv python3-pip ca-certificates
+apt-get install -y --no-install-recommends python3-venv python3-pip ca-certificates
 python3 -m venv /opt/grader-venv
 /opt/grader-venv/bin/python -m pip install --upgrade pip
 /opt/grader-venv/bin/python -m pip install "$SOURCE/grader_src"
@@ -324,8 +352,9 @@ def build_gradescope(course: Course, name: str, out: Path | str) -> dict[str, An
         f'/opt/grader-venv/bin/python -c "from grader.datasets import {f}; {f}()" || '
         f'echo "warning: could not prefetch {f}; it will be downloaded at grading time"'
         for f in loaders) or "true  # this suite loads no dataset"
+    _, requirements = runtime_requirements()
     files: dict[str, bytes] = {
-        "setup.sh": SETUP_SH.format(prefetch=prefetch).encode("utf-8"),
+        "setup.sh": SETUP_SH.format(prefetch=prefetch, requirements=", ".join(requirements)).encode("utf-8"),
         "run_autograder": RUN_AUTOGRADER.encode("utf-8"),
         "gradescope_run.py": GRADESCOPE_RUN.format(assignment=name).encode("utf-8"),
         f"course/{CONFIG_NAME}": bundle_config(course, name, rel).encode("utf-8"),
@@ -337,6 +366,7 @@ def build_gradescope(course: Course, name: str, out: Path | str) -> dict[str, An
         "title": spec.title,
         "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         "datasets_prefetched_by_setup": loaders,
+        "requirements": requirements,
         "files": {k: hashlib.sha256(v).hexdigest() for k, v in sorted(files.items())},
     }
     files["bundle.json"] = json.dumps(description, indent=2).encode("utf-8")

@@ -240,6 +240,38 @@ def cmd_gradebook(args: argparse.Namespace, course: Course) -> int:
     return 0
 
 
+def cmd_import_otter(args: argparse.Namespace, course: Course | None) -> int:
+    from .config import find_config
+    from .otter_import import ImportOtterError, append_entry, convert
+
+    if args.course_dir:
+        course_dir = Path(args.course_dir)
+    elif args.config:
+        course_dir = Path(args.config).resolve().parent
+    else:
+        found = find_config()
+        course_dir = found.parent if found else Path.cwd()
+    try:
+        conv = convert(args.master, course_dir, name=args.name, force=args.force)
+        print(f"wrote {conv.notebook}\nwrote {conv.suite} ({conv.tests} test(s), {conv.hidden} hidden)")
+        for q in conv.questions:
+            kind = "manual" if q.manual else f"graded names {', '.join(q.graded) or 'none'}"
+            print(f"  {q.name}: {q.points:g} point(s), {kind}")
+        for warning in conv.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        if args.append:
+            path = append_entry(course_dir, conv)
+            print(f"appended [assignments.{conv.name}] to {path}")
+        else:
+            print(f"\nAdd to {course_dir / 'autograder.toml'} (or rerun with --append):\n")
+            print(conv.entry)
+    except ImportOtterError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return 2
+    print(f"next: grader validate {conv.name} (the solution must score 100%), then grader release {conv.name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grader", description="Grade TensorFlow/Keras notebooks safely.")
     parser.add_argument("--config", help="path to autograder.toml (default: found from the working folder)")
@@ -293,6 +325,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--manual", help="points CSV (default: OUT/manual/points.csv when it exists)")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown (for $GITHUB_STEP_SUMMARY)")
     p.set_defaults(func=cmd_gradebook)
+
+    p = sub.add_parser("import-otter", help="convert an otter-grader master notebook into an exercise (needs [otter])")
+    p.add_argument("master", help="the otter-assign master notebook (.ipynb)")
+    p.add_argument("--name", help="exercise name (default: the assignment config's name, else the file name)")
+    p.add_argument("--course-dir", help="course folder; writes solutions/NAME/ there (default: the course's)")
+    p.add_argument("--append", action="store_true", help="append the config entry to autograder.toml (created if missing)")
+    p.add_argument("--force", action="store_true", help="overwrite solutions/NAME/ files")
+    p.set_defaults(func=cmd_import_otter, needs_course=False)
     return parser
 
 
@@ -300,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        course = load_course(args.config)
+        course = load_course(args.config) if getattr(args, "needs_course", True) else None
         return int(args.func(args, course) or 0)
     except ConfigError as exc:
         print(f"grader: {exc}", file=sys.stderr)

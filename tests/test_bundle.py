@@ -2,14 +2,16 @@
 
 run_autograder runs for real (AUTOGRADER_ROOT points it at the tmp folder; this venv's
 python is first on PATH, as setup.sh's venv would be on Gradescope). setup.sh is not run
-(it needs apt and PyPI); its shell syntax is checked and the grader source it installs is
-built into a wheel offline.
+whole (it needs apt and PyPI): its shell syntax is checked, its first step (the Python
+version check) runs against fake `python3`s, and the grader source it installs is built into
+a wheel offline, whose requirements are read back.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -120,6 +122,7 @@ def test_setup_sh_is_valid_and_the_grader_source_builds(bundle, tmp_path):
     subprocess.run(["bash", "-n", str(setup)], check=True)
     text = setup.read_text()
     assert 'pip install "$SOURCE/grader_src"' in text and "python3-venv" in text
+    assert text.index("python3 --version") < text.index("apt-get install -y --no-install-recommends python3-venv")
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                            str(tmp_path / "src" / "grader_src"), "-w", str(tmp_path / "wheel")],
                           capture_output=True, text=True, timeout=120)
@@ -129,7 +132,46 @@ def test_setup_sh_is_valid_and_the_grader_source_builds(bundle, tmp_path):
         names = zf.namelist()
         entry = next(n for n in names if n.endswith("entry_points.txt"))
         assert "grader = grader.cli:main" in zf.read(entry).decode()
+        metadata = zf.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     assert "grader/bundle.py" in names and "grader/worker.py" in names
+    # what `pip install grader_src` installs: the runtime dependencies, no extra at all
+    installed = [line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    packages = {re.split(r"[\s<>=!~;\[]", r, maxsplit=1)[0].lower() for r in installed}
+    assert {"tensorflow", "keras", "numpy", "pytest", "nbformat"} <= packages
+    assert not packages & {"otter-grader", "nbclient", "nbconvert", "ruff", "pytest-timeout"}, installed
+    assert not [r for r in installed if "extra ==" in r] and "Provides-Extra" not in metadata
+    with zipfile.ZipFile(bundle) as zf:
+        described = json.loads(zf.read("bundle.json"))["requirements"]
+    assert {r.replace(" ", "") for r in described} == {r.replace(" ", "") for r in installed}
+
+
+def _fake_python(folder: Path, version_line: str) -> dict[str, str]:
+    """A PATH whose `python3` is a shell script printing what setup.sh's check reads."""
+    folder.mkdir()
+    fake = folder / "python3"
+    fake.write_text(f"#!/bin/sh\necho '{version_line}'\n")
+    fake.chmod(0o755)
+    return {**os.environ, "PATH": f"{folder}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def test_setup_sh_refuses_a_python_older_than_3_10(bundle, tmp_path):
+    with zipfile.ZipFile(bundle) as zf:
+        zf.extract("setup.sh", tmp_path)
+    setup = tmp_path / "setup.sh"
+    # Ubuntu 20.04's python3: setup.sh stops before it installs anything, and says what to do
+    old = subprocess.run(["bash", str(setup)], env=_fake_python(tmp_path / "old", "Python 3.8.10"),
+                         capture_output=True, text=True, timeout=30)
+    assert old.returncode == 1
+    assert "needs Python >= 3.10" in old.stderr and "Python 3.8.10" in old.stderr
+    assert "Ubuntu 22.04" in old.stderr and "base image" in old.stderr
+    assert "apt-get" not in old.stdout + old.stderr  # nothing ran after the check
+    # Ubuntu 22.04's and 24.04's pass the check (--check-python: the check alone)
+    for version in ("Python 3.10.12", "Python 3.12.3"):
+        new = subprocess.run(["bash", str(setup), "--check-python"],
+                             env=_fake_python(tmp_path / version.split()[1], version),
+                             capture_output=True, text=True, timeout=30)
+        assert new.returncode == 0, new.stderr
+        assert version in new.stdout
 
 
 def test_dump_toml_round_trips():
