@@ -226,3 +226,17 @@ def test_the_check_process_imports_once_and_forks_its_worker(tmp_path):
     data = json.loads(out.read_text("utf-8"))
     assert data["sandbox"]["started"] == "forked from the warm runner"
     assert data["score"] == data["max_score"] > 0
+
+
+def test_grader_check_says_its_score_counts_the_public_checks_only(tmp_path):
+    nb = tmp_path / "demo.ipynb"
+    _student_notebook(nb, with_mean=False)
+    proc = subprocess.run([*GRADER, "check", str(nb)], capture_output=True, text=True, env=_env(), timeout=120)
+    assert proc.returncode == 1, proc.stderr  # not every public check passes
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "demo: demo  status ok  device cpu"  # no bare "score 2/5" to misread
+    assert lines[1] == ("  public checks: 2 of 5 points; hidden checks and explanation questions "
+                        "are graded after submission")
+    # a saved file: the name was renamed or deleted (running a cell changes nothing on disk)
+    assert "`mean` is not defined anywhere in your submission: did you rename it, or delete its cell?" in proc.stdout
+    assert "run the cell" not in proc.stdout
