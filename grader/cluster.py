@@ -346,7 +346,7 @@ def grade_on_worker(data: bytes, filename: str, name: str, common: dict[str, Any
             job = Job(path, name)
             result = _run_one(job, course, tmp / "out", common["assignment"], common["device"],
                               _gpu_index(common["device"], slot), slot, slots.cores[slot], common["limits"],
-                              [str(tmp)], parent)
+                              [str(tmp), str(worker.local_directory)], parent)  # other tasks' folders too
             folder = tmp / "out" / name
             files = {f.name: f.read_bytes() for f in sorted(folder.iterdir())
                      if f.is_file() and not f.name.startswith(".") and f.stat().st_size <= FILE_LIMIT}

@@ -214,6 +214,31 @@ def test_resume_after_an_interrupted_client_grades_only_what_is_missing(course, 
     assert len(again) == 5
 
 
+def test_a_submission_that_keeps_killing_workers_is_an_error_row(course, tmp_path):
+    """The scheduler gives up (KilledWorker) after its allowed failures: a row, with its attempts."""
+    from types import SimpleNamespace
+
+    from grader.batch import Job
+    from grader.cluster import ClusterBackend
+    from grader.results import load_full
+
+    class Client:
+        def get_events(self, topic: str) -> list:
+            assert topic.endswith("grade-x-1")
+            return [(0.0, {"worker": "w"})] * 3  # three starts, three lost workers
+
+    class Future:
+        def result(self):
+            raise distributed.KilledWorker("grade-x-1", SimpleNamespace(address="tcp://127.0.0.1:9"), 3)
+
+    backend = ClusterBackend("tcp://127.0.0.1:9", course, tmp_path / "out", "demo", CPU, {})
+    backend.client = Client()
+    result = backend._receive(Job(tmp_path / "x.py", "x"), "grade-x-1", Future())
+    assert result.status == "error" and result.attempts == 3
+    assert "3 times" in result.message and "tcp://127.0.0.1:9" in result.message
+    assert load_full(tmp_path / "out" / "x").attempts == 3
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
