@@ -36,6 +36,7 @@ import ast
 import copy
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -200,7 +201,9 @@ def our_markers(source: str) -> str:
     ``x = 5  # SOLUTION`` stays (release writes ``x = ...``); any other line ending in
     ``# SOLUTION`` (otter: replaced by ``...``) becomes a one-line ``# BEGIN SOLUTION`` block;
     ``# SOLUTION NO PROMPT`` and ``# SEED`` lines (otter: removed from the student's copy)
-    become ``# BEGIN SOLUTION NO PROMPT`` blocks. Lines are classified by otter's own regexes.
+    become ``# BEGIN SOLUTION NO PROMPT`` blocks, and so do the lines ending in
+    ``# BEGIN PROMPT`` / ``# END PROMPT`` (a string's quotes), whose removal turns the string
+    between them into the student's code as otter does. Lines are classified by otter's own regexes.
     """
     from otter.assign.solutions import begin_solution_regex, solution_line_regex
 
@@ -211,10 +214,10 @@ def our_markers(source: str) -> str:
         stripped = line.rstrip()
         indent = line[: len(line) - len(line.lstrip())]
         body = stripped[: stripped.rfind("#")].rstrip() if "#" in stripped else stripped
-        if stripped.endswith(("# BEGIN PROMPT", "# END PROMPT")):
-            raise ImportOtterError(f"'# BEGIN PROMPT' / '# END PROMPT' inside a solution cell is not supported: {line.strip()!r}")
         if begin_solution_regex.match(line) or stripped.endswith("# END SOLUTION"):
             out.append(line)
+        elif stripped.endswith(("# BEGIN PROMPT", "# END PROMPT")):
+            out += [f"{indent}# BEGIN SOLUTION NO PROMPT", line, f"{indent}# END SOLUTION"]
         elif stripped.endswith(("# SOLUTION NO PROMPT", "# SEED")):
             out += [f"{indent}# BEGIN SOLUTION NO PROMPT", body, f"{indent}# END SOLUTION"]
         elif solution_line_regex.match(line) and re.search(r"#\s*SOLUTION\s*$", stripped):
@@ -244,7 +247,7 @@ def _points(value: float) -> str:
     return str(int(value)) if value == int(value) else repr(value)
 
 
-def _test_function(question: str, index: int, body: str, ok_format: bool, points: float, hidden: bool,
+def _test_function(question: str, index: int | str, body: str, ok_format: bool, points: float, hidden: bool,
                    failure: str | None, title: str | None = None) -> str:
     runner = "run_otter_doctest" if ok_format else "run_otter_function"
     decorators = ["@pytest.mark.hidden"] if hidden else []
@@ -293,7 +296,7 @@ from grader.otter_import import {runner}
             joined = "\n".join(tc.body for tc in tcs) if ok_format else None
             total = sum(tc.points or 0 for tc in tcs)
             if ok_format:
-                blocks.append(_test_function(q.name, 0, joined, True, total, True, None, f"{q.name} - all"))
+                blocks.append(_test_function(q.name, "all", joined, True, total, True, None, f"{q.name} - all"))
             else:
                 body = "\n".join([
                     "@pytest.mark.hidden", f"@pytest.mark.points({_points(total)})", f"@pytest.mark.target({q.name!r})",
@@ -355,7 +358,9 @@ def convert(master: Path | str, course_dir: Path | str, name: str | None = None,
     course_dir = Path(course_dir).resolve()
     if not master.is_file():
         raise FileNotFoundError(f"no such notebook: {master}")
-    nb = nbformat.read(str(master), as_version=4)
+    with warnings.catch_warnings():  # an nbformat 4.4 notebook has no cell ids: not the author's problem
+        warnings.simplefilter("ignore")
+        nb = nbformat.read(str(master), as_version=4)
 
     # 1. otter's own reading: structure checked, assignment config applied, tests read
     assignment = Assignment()
@@ -380,10 +385,10 @@ def convert(master: Path | str, course_dir: Path | str, name: str | None = None,
     name = name or (assignment.name if isinstance(assignment.name, str) and assignment.name else None) or master.stem
     if not NAME_RE.match(name):
         raise ImportOtterError(f"{name!r} cannot name an exercise (letters, digits, _ and -); pass --name")
-    warnings: list[str] = []
+    notes: list[str] = []
     for key, what in (("files", "support files"), ("requirements", "requirements"), ("autograder_files", "autograder files")):
         if getattr(assignment, key, None):
-            warnings.append(f"the assignment config lists {what} ({key}); copy what the suite or students need by hand")
+            notes.append(f"the assignment config lists {what} ({key}); copy what the suite or students need by hand")
 
     # 2. the cells, walked with otter's block predicates
     questions: list[Question] = []
@@ -403,7 +408,7 @@ def convert(master: Path | str, course_dir: Path | str, name: str | None = None,
                                                            metadata={"tags": ["answer"]})
                     cells.insert(answer_at if answer_at is not None else len(cells), answer)
                     if question.code_solution:
-                        warnings.append(f"{question.name}: a manual question answered in code; the grader "
+                        notes.append(f"{question.name}: a manual question answered in code; the grader "
                                         "collects only its markdown answer cell")
                 elif question.check_cell and tests_mgr.has_tests(QuestionConfig({"name": question.name})):
                     cells.append(nbformat.v4.new_code_cell(f'grader.check("{question.name}")',
@@ -443,18 +448,22 @@ def convert(master: Path | str, course_dir: Path | str, name: str | None = None,
                 question.answer.append(cell.source)
                 answer_at = len(cells) if answer_at is None else answer_at
                 continue
-            elif cell.cell_type == "markdown":  # otter removes it from the student's copy; so does release
-                cell.metadata["tags"] = [*cell.metadata.get("tags", []), "instructor"]
+            elif cell.cell_type == "markdown":
+                tags = cell.metadata.get("tags", [])
+                if "otter_include" in tags:  # otter keeps it in the student's copy
+                    cell.metadata["tags"] = [t for t in tags if t != "otter_include"]
+                else:  # otter removes it from the student's copy; so does release
+                    cell.metadata["tags"] = [*tags, "instructor"]
         elif question is not None and cell.cell_type == "markdown":  # the question's text
             question.prompt.append(cell.source)
         cells.append(cell)
 
     for q in questions:
         if not q.manual and not q.graded:
-            warnings.append(f"{q.name}: its solution defines no top-level name; its tests can only see names "
+            notes.append(f"{q.name}: its solution defines no top-level name; its tests can only see names "
                             "defined in graded cells (the grader runs no other cell)")
         if q.manual and q.points <= 0:
-            warnings.append(f"{q.name}: a manual question without points; give it points in autograder.toml")
+            notes.append(f"{q.name}: a manual question without points; give it points in autograder.toml")
 
     # where the init cell goes: after the leading markdown (title, instructions)
     first_code = next((i for i, c in enumerate(cells) if c.cell_type == "code"), len(cells))
@@ -474,15 +483,15 @@ def convert(master: Path | str, course_dir: Path | str, name: str | None = None,
     suite_path = folder / f"test_{name}.py"
     if not force and (notebook_path.exists() or suite_path.exists()):
         raise ImportOtterError(f"{folder} already holds {name}'s files; pass --force to overwrite them")
-    out_nb = nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(nb.metadata))
-    out_nb.metadata.pop("otter", None)
-    out_nb.metadata["grader"] = {"assignment": name}
-    out_nb.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3", "language": "python"})
-    for i, cell in enumerate(out_nb.cells):
+    for i, cell in enumerate(cells):  # nbformat 4.5: every cell has an id
         cell["id"] = f"{_identifier(name)}-{i}"
         if cell.cell_type != "code":
             cell.pop("outputs", None)
             cell.pop("execution_count", None)
+    out_nb = nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(nb.metadata))
+    out_nb.metadata.pop("otter", None)
+    out_nb.metadata["grader"] = {"assignment": name}
+    out_nb.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3", "language": "python"})
     nbformat.validate(out_nb)
     suite_text, count, hidden = _tests_source(name, master, questions, cases, ok_format)
     ast.parse(suite_text)  # a generated suite must at least be Python
@@ -496,7 +505,7 @@ def convert(master: Path | str, course_dir: Path | str, name: str | None = None,
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(notebook_path, nbformat.writes(out_nb) + "\n")
     atomic_write(suite_path, suite_text)
-    return Conversion(name, folder, notebook_path, suite_path, entry, questions, count, hidden, warnings)
+    return Conversion(name, folder, notebook_path, suite_path, entry, questions, count, hidden, notes)
 
 
 NEW_CONFIG = """# Course configuration read by `grader` (docs/AUTHORING.md); started by `grader import-otter`.

@@ -199,3 +199,34 @@ def test_exception_based_all_or_nothing_question(tmp_path):
     wrong = grade_file(sub, assignment="exc_demo", course=course)
     assert (wrong.score, wrong.max_score) == (0, 4)  # one case fails: no point at all
     assert any("AssertionError: wrong for [3, 4]" in t.output for t in wrong.tests.values())
+
+
+def test_otter_line_markers_become_release_blocks():
+    """Each of otter's line markers, through our release: what otter's student copy would hold."""
+    from grader.otter_import import our_markers
+    from grader.release import strip_solution_source
+
+    otter_cell = "\n".join([
+        "np.random.seed(1) # SEED",
+        "y = x * 2 # SOLUTION",
+        "def area(r):",
+        "    # BEGIN SOLUTION NO PROMPT",
+        "    return 3.14 * r * r",
+        "    # END SOLUTION",
+        '    """ # BEGIN PROMPT',
+        "    # compute the area here",
+        "    pass",
+        '    """; # END PROMPT',
+        "def perimeter(r):",
+        "    return 2 * 3.14 * r # SOLUTION",
+        "plt.plot(y); # SOLUTION NO PROMPT",
+    ])
+    master = our_markers(otter_cell)
+    ast.parse(master)  # the master still runs: the prompt is a string there
+    student = strip_solution_source(master)
+    ast.parse(student)
+    assert "seed" not in student and "plt.plot" not in student and '"""' not in student
+    assert "3.14 * r * r" not in student and "2 * 3.14 * r" not in student and "x * 2" not in student
+    assert "    # compute the area here\n    pass" in student  # otter's prompt, now code
+    assert "y = ...  # YOUR CODE HERE" in student
+    assert "def perimeter(r):\n    # YOUR CODE HERE\n    ..." in student
