@@ -230,3 +230,20 @@ def test_otter_line_markers_become_release_blocks():
     assert "    # compute the area here\n    pass" in student  # otter's prompt, now code
     assert "y = ...  # YOUR CODE HERE" in student
     assert "def perimeter(r):\n    # YOUR CODE HERE\n    ..." in student
+
+
+def test_converted_suite_grades_without_otter(converted, tmp_path):
+    """Gradescope's image has no otter: the converted suite must not need it."""
+    course_dir, _ = converted
+    sub = tmp_path / "otter_demo.py"
+    sub.write_text(WRONG, "utf-8")
+    script = (
+        "import sys; sys.modules['otter'] = None  # any import of otter now fails\n"
+        "from grader.config import load_course\nfrom grader.grading import grade_file\n"
+        f"course = load_course({str(course_dir / 'autograder.toml')!r})\n"
+        f"r = grade_file({str(sub)!r}, assignment='otter_demo', course=course)\n"
+        "print(r.status, r.score, r.max_score, 'otter' in sys.modules and sys.modules['otter'] is not None)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["ok", "2.0", "4.0", "False"]
