@@ -9,7 +9,7 @@ inside them) becomes the three things of docs/AUTHORING.md:
   autograded question become graded cells (tag ``graded``, first line ``# GRADED: <question>``)
   followed by a ``grader.check("<question>")`` cell tagged ``check``; the written answer of a
   manual question becomes an answer cell (``<!-- ANSWER: <question> -->``, tag ``answer``);
-  otter's line markers (``# SOLUTION``, ``# SOLUTION NO PROMPT``, ``# SEED``) become the
+  otter's line markers (``# SOLUTION``, ``# SOLUTION NO PROMPT``, ``# SEED``, prompt strings) become the
   solution blocks ``grader release`` strips; test, config and prompt cells are dropped;
 * a suite ``solutions/<name>/test_<name>.py``: one pytest test per otter test case, with its
   points as otter resolves them, ``@pytest.mark.hidden`` for hidden cases and
@@ -45,7 +45,6 @@ from .checks import CheckFailed
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
 QUESTION_RE = re.compile(r"^[\w.-]+$")  # what an answer cell's marker accepts (grader.manual)
-MAX_TEXT = 10_000  # characters of a test's output sent back from the worker
 
 
 class ImportOtterError(Exception):
