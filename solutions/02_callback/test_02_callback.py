@@ -343,7 +343,10 @@ def test_train_mnist_history(trained, profile, feedback):
         series = {"your train_mnist": yours}
         if profile.get("reference_accuracy"):
             series["the reference"] = list(profile["reference_accuracy"])
-        feedback.curves("training accuracy per epoch (the callback should stop at 0.99)", series, ylabel="accuracy")
+        target = float(profile["target_accuracy"])
+        feedback.curves(f"training accuracy per epoch (the callback should stop once it reaches {target:g})",
+                        series, ylabel="training accuracy", threshold=target,
+                        threshold_label=f"stop here: accuracy {target:g}")
     limit, target = int(profile["max_epochs"]), float(profile["target_accuracy"])
     keys = sorted(found.history)
     if "accuracy" not in found.history:

@@ -197,8 +197,22 @@ def _table_feedback(feedback, report) -> None:
         rows.append(cells)
         if not same:
             highlight.append(i)
+    totals = []
+    if all(r.params is not None for r in report.rows):
+        totals.append(f"your model: {sum(r.params for r in report.rows):,} parameters")
+    if all(s.params is not None for s in report.expected):
+        totals.append(f"expected: {sum(s.params for s in report.expected):,} parameters")
     feedback.table("your model beside the expected one (differences highlighted)",
-                   ["#", "your layer", "output", "params", "expected layer", "output", "params"], rows, highlight)
+                   ["#", "your layer", "output", "params", "expected layer", "output", "params"], rows, highlight,
+                   groups=[("", 1), ("your model", 3), ("expected", 3)], note="; ".join(totals))
+
+
+def _short_message(report) -> str:
+    """The problems as a list; the layer-by-layer table is the feedback item under it."""
+    items = "\n".join(f"- {p}" for p in report.problems)
+    return (f"build_cnn() differs from the specification:\n{items}\n\n"
+            "Both models layer by layer: the table under this message in feedback.html (the "
+            "layers that differ highlighted); in your notebook, model.summary() shows yours.")
 
 
 @pytest.mark.points(3)
@@ -211,7 +225,7 @@ def test_build_cnn_layers(cnn_observed, feedback):
     _table_feedback(feedback, report)
     if not report.ok:
         report.problems = _with_hints(report.problems)
-        raise CheckFailed(report.message("build_cnn()"))
+        raise CheckFailed(_short_message(report))
 
 
 @pytest.mark.points(1)

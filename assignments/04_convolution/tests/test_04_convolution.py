@@ -69,7 +69,7 @@ def reference_to_pixels(image: np.ndarray) -> np.ndarray:
 def show_side_by_side(feedback, title: str, found, expected: np.ndarray) -> None:
     """Your image next to the expected one in feedback.html (recorded before judging)."""
     if isinstance(found, np.ndarray) and found.ndim == 2 and found.size and found.dtype.kind in "biuf":
-        feedback.images(title, {"yours": found, "expected": expected})
+        feedback.images(title, {"yours": found, "expected": expected}, difference=True)
     else:
         feedback.text(title, f"nothing to show: your function returned {type(found).__name__}")
 
