@@ -75,6 +75,7 @@ def cmd_grade(args: argparse.Namespace, course: Course) -> int:
             bar.refresh()
 
     log = (lambda s: None) if (terminal or args.quiet) else (lambda s: print(s, file=sys.stderr, flush=True))
+    _use_cache(args, lambda: _cache().batch_dir(course, out))
     try:
         results = grade_batch(
             [Path(p) for p in args.paths], course, out, args.assignment, device, jobs=args.jobs,
@@ -96,9 +97,40 @@ def cmd_grade(args: argparse.Namespace, course: Course) -> int:
     return 0
 
 
+def _cache():  # noqa: ANN202
+    from . import cache
+
+    return cache
+
+
+def _use_cache(args: argparse.Namespace, folder) -> None:  # noqa: ANN001
+    """The trusted side's cache (grader.cache) for this command's grading processes: they
+    inherit GRADER_CACHE_DIR / GRADER_NO_CACHE (the warm parents keep GRADER_* variables)."""
+    if getattr(args, "no_cache", False):
+        os.environ["GRADER_NO_CACHE"] = "1"
+    elif not os.environ.get("GRADER_CACHE_DIR"):
+        os.environ["GRADER_CACHE_DIR"] = str(folder())
+
+
+def cmd_cache(args: argparse.Namespace, course: Course) -> int:
+    from . import cache
+
+    folder = Path(args.dir) if args.dir else cache.batch_dir(course, args.out) if args.out or course.cache_dir \
+        else cache.user_dir()
+    if args.action == "clear":
+        removed = cache.clear(folder)
+        print(f"grader: removed {removed} cached measurement(s) from {folder}")
+    else:
+        data = cache.info(folder)
+        print(f"{data['folder']}: {data['entries']} measurement(s), {data['bytes']:,} bytes; "
+              f"{data['hits']} hit(s), {data['stores']} store(s) logged")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace, course: Course) -> int:
     from .grading import grade_file
 
+    _use_cache(args, lambda: _cache().user_dir())
     result = grade_file(args.notebook, assignment=args.assignment, course=course, device="cpu",
                         public_only=True, targets=tuple(args.target or ()), limits=_limits(args))
     from .release import hidden_check_count
@@ -287,6 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cluster", metavar="ADDRESS",
                    help="grade on a Dask cluster: tcp://HOST:8786, or local:N for N local workers (docs/CLUSTER.md)")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--no-cache", action="store_true",
+                   help="measure afresh: neither read nor write the trusted side's cache (grader.cache)")
     _add_limits(p)
     p.set_defaults(func=cmd_grade)
 
@@ -294,8 +328,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("notebook")
     p.add_argument("--assignment")
     p.add_argument("--target", action="append", help="only the checks of this graded name (repeatable)")
+    p.add_argument("--no-cache", action="store_true", help="measure afresh (no cached trusted-side training)")
     _add_limits(p)
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("cache", help="the trusted side's cached measurements: clear or show them")
+    p.add_argument("action", choices=["clear", "info"])
+    p.add_argument("--out", help="the batch's output folder: its cache (default: [course] cache_dir, else "
+                                 "grader.check's own cache)")
+    p.add_argument("--dir", help="a cache folder given directly")
+    p.set_defaults(func=cmd_cache)
 
     p = sub.add_parser("validate", help="solution gets full marks, blank student notebook gets zero")
     p.add_argument("names", nargs="*")

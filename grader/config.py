@@ -110,6 +110,9 @@ class Course:
     # imported once per batch slot by the warm parent (grader.warm), so neither the runner
     # nor a worker forked from it imports them again per submission
     preload: tuple[str, ...] = DEFAULT_PRELOAD
+    # where a batch keeps the trusted side's measurements between runs (grader.cache);
+    # None: OUT/.grader-cache of each batch
+    cache_dir: Path | None = None
 
     def assignment(self, name: str) -> Assignment:
         try:
@@ -178,6 +181,7 @@ def load_course(path: Path | str | None = None) -> Course:
         assignments=assignments,
         assignments_dir=root / course.get("assignments_dir", "assignments"),
         preload=_preload(course),
+        cache_dir=(root / course["cache_dir"]).resolve() if course.get("cache_dir") else None,
     )
 
 

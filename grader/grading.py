@@ -90,7 +90,7 @@ def infer_assignment(sub: SubmissionFile | None, path: Path, course: Course) -> 
 
 def default_hidden_paths(course: Course, extra: tuple[str, ...] = ()) -> list[str]:
     """Folders the worker must not see: the course, data, caches and whatever the caller adds."""
-    from . import datasets
+    from . import cache, datasets
 
     paths = [str(course.root)]
     repo = _enclosing_repository(course.root)
@@ -98,6 +98,7 @@ def default_hidden_paths(course: Course, extra: tuple[str, ...] = ()) -> list[st
         paths.append(str(repo))
     paths += [str(p) for _label, p in datasets.data_dirs()]
     paths += [str(Path.home())]  # the grader user's home: caches, keys, the Keras cache
+    paths += cache.hidden_paths()  # the trusted side's measurements (grader.cache), wherever they are
     paths += list(extra)
     return [p for p in dict.fromkeys(os.path.realpath(p) for p in paths) if os.path.isdir(p)]
 

@@ -697,3 +697,54 @@ def check_compile(compile_config: dict[str, Any] | None, what: str = "the compil
 def _with_hints(problem: str, hints: dict[str, str]) -> str:
     extra = [advice for needle, advice in hints.items() if needle in problem]
     return problem + ("" if not extra else " " + " ".join(extra))
+
+
+# ------------------------------------------------------------------ the trusted side's training, once per architecture
+
+def data_digest(*arrays: Any) -> str:
+    """sha256 of numeric arrays (dtype, shape and bytes): the data a trusted measurement used."""
+    import hashlib
+
+    import numpy as np
+
+    h = hashlib.sha256()
+    for array in arrays:
+        a = np.ascontiguousarray(array)
+        h.update(f"{a.dtype.str}{a.shape};".encode())
+        h.update(a.data)
+    return h.hexdigest()
+
+
+def training_fields(model: Any, **budget: Any) -> dict[str, Any] | None:
+    """The cache fields of training a fresh copy of ``model`` (for ``trusted_cache.measure``).
+
+    ``model`` is the model as *rebuilt on the trusted side* (``ModelObservation.model``:
+    allow-list checked, safe mode); its config and compile config are serialized here by
+    Keras, never taken from the worker's strings. ``budget``: everything else that decides
+    the result (samples, epochs, batch size, a :func:`data_digest`...). None when the model
+    is not compiled (nothing to key on: measure without the cache).
+    """
+    import json
+
+    try:
+        compile_config = model.get_compile_config() if getattr(model, "compiled", False) else None
+        if not compile_config:
+            return None
+        fields = {"model": json.loads(model.to_json()), "compile": json.loads(json.dumps(compile_config))}
+    except Exception:  # noqa: BLE001 - anything Keras cannot serialize is measured afresh
+        return None
+    fields["budget"] = budget
+    return fields
+
+
+def cached_training(trusted_cache: Any, what: str, model: Any, compute: Any, *, code: Sequence[Any] = (),
+                    encode: Any = None, decode: Any = None, **budget: Any) -> Any:
+    """``compute()`` (training a fresh copy of ``model`` on the trusted side), once per
+    architecture, compile settings and budget: see :mod:`grader.cache`."""
+    from dataclasses import asdict
+
+    fields = training_fields(model, **budget) if trusted_cache is not None else None
+    if fields is None:
+        return compute()
+    return trusted_cache.measure(what, fields, compute, code=code, encode=encode or asdict,
+                                 decode=decode or (lambda v: v))

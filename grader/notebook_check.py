@@ -18,7 +18,12 @@ How it runs
     :func:`grader.grading.grade_file` with ``public_only=True`` in a separate Python
     process (pytest and the suite never load into the student's kernel). Hidden checks
     are deselected before anything runs, so they are never run and never shown; the
-    student's code runs in the usual sandboxed worker.
+    student's code runs in the usual sandboxed worker. That process is a fresh runner
+    forked per check by the kernel's **warm check process** (:class:`grader.warm.WarmParent`,
+    started at the first check, TensorFlow imported once, dead with the kernel), so the
+    second check does not import TensorFlow again. Trusted-side training is cached in a
+    folder of the user's (:func:`grader.cache.user_dir`; ``grader.check(..., cache=False)``
+    measures afresh).
 
 Executing a whole notebook (``nbconvert --execute``, a benchmark) with env
 ``GRADER_SKIP_CHECKS=1`` turns every check cell into a no-op.
@@ -35,6 +40,7 @@ What it shows
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -42,6 +48,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from html import escape
@@ -69,6 +76,7 @@ class CheckReport:
     source: str  # where the code came from, e.g. "kernel history (12 cells)"
     problems: list[str] = field(default_factory=list)
     hidden_checks: int | None = None  # of the whole assignment; None: unknown
+    warm_pid: int | None = None  # the kernel's warm check process that ran it (reused by later checks)
     _shown_at: Any = None
 
     @property
@@ -299,33 +307,94 @@ def choose_assignment(course: Any, target: str | None, given: str | None, from_f
 
 
 # ---------------------------------------------------------------------- running
+# The warm check process of this kernel, per (course config, preload): started at the first
+# check, it has imported TensorFlow and the engine once and forks a fresh runner per check
+# (grader.warm, as a batch slot does). It dies with the kernel: PR_SET_PDEATHSIG, armed in
+# it first thing, fires when the thread that started it ends, so it is started from a
+# thread of ours that lives as long as the kernel; and its stdin (the request pipe) reaches
+# end-of-file when the kernel is gone, which ends it too.
+_WARM: dict[tuple[str, tuple[str, ...]], Any] = {}
+_KEEPER: Any = None
+_WARM_LOCK = threading.Lock()
+
+
+def _keeper() -> Any:
+    global _KEEPER
+    if _KEEPER is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _KEEPER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grader-check-warm")
+    return _KEEPER
+
+
+def _warm_parent(config: Path) -> Any:
+    from .config import read_preload
+    from .warm import WarmParent
+
+    preload = tuple(read_preload(config))
+    key = (str(config), preload)
+    parent = _WARM.get(key)
+    if parent is None:
+        logs = Path(tempfile.mkdtemp(prefix="grader-check-logs-"))
+        atexit.register(shutil.rmtree, logs, True)
+        parent = _WARM[key] = WarmParent(0, None, list(preload), logs)
+    return parent
+
+
+def warm_pid(config: str | Path | None = None) -> int | None:
+    """The pid of this kernel's warm check process (for ``config``, or the only one), if running."""
+    for (path, _), parent in _WARM.items():
+        if (config is None or str(Path(config).resolve()) == path) and parent.proc is not None \
+                and parent.proc.poll() is None:
+            return int(parent.proc.pid)
+    return None
+
+
+def stop_warm() -> None:
+    """End this kernel's warm check processes (they also end with the kernel)."""
+    for parent in list(_WARM.values()):
+        parent.close()
+    _WARM.clear()
+
+
 def _run_child(path: Path, assignment: str, config: Path, targets: tuple[str, ...], timeout: float,
-               kernel: bool = False) -> dict:
+               kernel: bool = False, use_cache: bool = True) -> dict:
+    from . import cache
+
     with tempfile.TemporaryDirectory(prefix="grader-check-out-") as tmp:
         out = Path(tmp) / "result.json"
-        request = {"path": str(path), "assignment": assignment, "config": str(config),
-                   "targets": list(targets), "out": str(out), "kernel": kernel}
-        proc = subprocess.run([sys.executable, "-m", "grader.notebook_check", json.dumps(request)],
-                              capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-        if proc.returncode != 0 or not out.is_file():
-            tail = " | ".join(proc.stderr.strip().splitlines()[-6:])
-            raise CheckError(f"the checks could not run (exit {proc.returncode}): {tail}")
+        folder = cache.active_dir() if os.environ.get("GRADER_CACHE_DIR") else cache.user_dir()
+        request = {"entry": "check", "path": str(path), "assignment": assignment, "config": str(config),
+                   "targets": list(targets), "out": str(out), "kernel": kernel,
+                   "cache_dir": str(folder) if use_cache and cache.enabled_by_env() and folder else None}
+        with _WARM_LOCK:
+            parent = _warm_parent(config)
+            try:
+                code, tail = _keeper().submit(parent.run, request, timeout).result()
+            except BaseException:  # interrupted (KeyboardInterrupt): its runner and worker die with it
+                parent._stop()
+                raise
+        if code is None:
+            raise CheckError(f"the checks took longer than {timeout:g} s and were stopped")
+        if code != 0 or not out.is_file():
+            raise CheckError(f"the checks could not run (exit {code}): {tail}")
         return json.loads(out.read_text("utf-8"))
 
 
 def run_checks(target: str | None = None, assignment: str | None = None, notebook: str | Path | None = None,
-               config: str | Path | None = None, show: bool = True) -> CheckReport | None:
+               config: str | Path | None = None, show: bool = True, cache: bool = True) -> CheckReport | None:
     """Implementation of :func:`grader.check` and :func:`grader.check_all`.
 
     With ``show`` (the default), problems that stop the check (no course found, unknown
     assignment) are shown as one line and None is returned; without, they raise.
+    ``cache=False`` measures afresh (no cached trusted-side training, :mod:`grader.cache`).
     """
     if os.environ.get("GRADER_IN_WORKER") == "1":
         return None  # a check call inside graded code does nothing
     if os.environ.get("GRADER_SKIP_CHECKS", "").strip().lower() in ("1", "true", "yes", "on"):
         return None  # executing whole notebooks (benchmarks, nbconvert --execute): skip the checks
     try:
-        return _run_checks(target, assignment, notebook, config, show)
+        return _run_checks(target, assignment, notebook, config, show, cache)
     except Exception as exc:
         from .config import ConfigError
 
@@ -346,7 +415,7 @@ def _show_error(message: str) -> None:
 
 
 def _run_checks(target: str | None, assignment: str | None, notebook: str | Path | None,
-                config: str | Path | None, show: bool) -> CheckReport:
+                config: str | Path | None, show: bool, use_cache: bool = True) -> CheckReport:
     from .config import find_config, load_course
     from .grading import SubmissionResult
 
@@ -386,7 +455,8 @@ def _run_checks(target: str | None, assignment: str | None, notebook: str | Path
             write_cells_notebook(cells, path, name)
         targets = (target,) if target else ()
         timeout = course.assignment(name).limits.timeout + 300.0
-        data = _run_child(path, name, config_path, targets, timeout, kernel=tmpdir is not None)
+        data = _run_child(path, name, config_path, targets, timeout, kernel=tmpdir is not None,
+                          use_cache=use_cache)
     finally:
         if tmpdir is not None:
             shutil.rmtree(tmpdir, ignore_errors=True)
@@ -395,7 +465,7 @@ def _run_checks(target: str | None, assignment: str | None, notebook: str | Path
     result = SubmissionResult.from_dict(data)
     problems = _relevant_problems(result, targets)
     report = CheckReport(target, name, result, time.perf_counter() - start, source, problems,
-                         hidden_check_count(course, course.assignment(name)))
+                         hidden_check_count(course, course.assignment(name)), warm_pid=warm_pid(config_path))
     if show:
         _show(report)
     return report
@@ -438,14 +508,21 @@ def as_kernel_messages(result: Any, graded: tuple[str, ...]) -> None:
 
 
 def _child_main(request: dict) -> int:
+    """One check: in a runner forked by the kernel's warm check process (or, ``python -m
+    grader.notebook_check REQUEST``, in a process of its own)."""
     from . import prefork, warm
     from .config import load_course, read_preload
     from .grading import grade_file
 
-    # as a batch's warm parent and runner do: TensorFlow is imported once, here, and the
-    # worker is forked before the course is read, instead of importing it a second time
+    # as a batch's warm parent and runner do: TensorFlow is imported once (a no-op in a
+    # forked runner), and the worker is forked before the course is read
     warm.preload(list(read_preload(request["config"])))
     with prefork.worker_template():
+        if request.get("cache_dir"):  # the trusted side's cache of this check process (grader.cache)
+            os.environ["GRADER_CACHE_DIR"] = str(request["cache_dir"])
+            os.environ.pop("GRADER_NO_CACHE", None)
+        elif "cache_dir" in request:
+            os.environ["GRADER_NO_CACHE"] = "1"
         course = load_course(request["config"])
         result = grade_file(request["path"], assignment=request["assignment"], course=course, device="cpu",
                             public_only=True, targets=tuple(request["targets"]))

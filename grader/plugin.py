@@ -134,6 +134,14 @@ class GradingPlugin:
     def course_seed(self) -> int:
         return self._seed
 
+    @pytest.fixture(scope="session")
+    def trusted_cache(self) -> Any:
+        """The trusted side's cache of its own measurements (:mod:`grader.cache`); off when
+        no cache folder is set (``grade_file`` called directly) or with ``--no-cache``."""
+        from .cache import TrustedCache, active_dir
+
+        return TrustedCache(active_dir(), self._profile, self._seed)
+
     @pytest.fixture
     def feedback(self, request: pytest.FixtureRequest) -> Feedback:
         recorder = Feedback(request.node.name)

@@ -11,6 +11,10 @@ runner that crashes TensorFlow takes only itself down, as a fresh interpreter wo
 The runner forks its worker's template first thing (:mod:`grader.prefork`), so student
 code that imports TensorFlow finds it imported, too.
 
+The same process serves ``grader.check`` in a notebook (:mod:`grader.notebook_check`):
+started by the kernel at its first check, it forks a fresh runner per check (a request
+with ``"entry": "check"``) and dies with the kernel.
+
 Lines on the protocol are JSON: ``{"pid": N}`` when a runner starts, ``{"pid": N,
 "exit": CODE}`` when it ended (negative: killed by that signal). The batch side is
 :class:`WarmParent`.
@@ -76,6 +80,10 @@ def _runner_child(request: dict[str, Any], parent: int, protocol_fd: int) -> NoR
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         prefork.detach(parent, "grader-runner", log)
         os.close(log)
+        if request.get("entry") == "check":  # grader.check's warm process (grader.notebook_check)
+            from . import notebook_check
+
+            return notebook_check._child_main(request)
         from . import runner
 
         return runner.run(request)
@@ -100,7 +108,18 @@ def main() -> int:
     for problem in preload(list(settings.get("preload", []))):
         print(problem, file=sys.stderr)
     # the engine's modules that runners and suites use: imported once, for every fork
-    from . import checks, datasets, feedback, grading, keras_checks, report_html, results, runner  # noqa: F401
+    from . import (  # noqa: F401
+        cache,
+        checks,
+        datasets,
+        feedback,
+        grading,
+        keras_checks,
+        notebook_check,
+        report_html,
+        results,
+        runner,
+    )
 
     stdin = sys.stdin.buffer
     while line := stdin.readline():

@@ -288,18 +288,29 @@ def test_build_cnn_compile(cnn_observed):
 @pytest.mark.hidden
 @pytest.mark.points(3)
 @pytest.mark.target("build_cnn")
-def test_build_cnn_trains(cnn_observed, profile, course_seed, feedback):
+def test_build_cnn_trains(cnn_observed, profile, course_seed, feedback, trusted_cache):
     """build_cnn: the model learns Fashion-MNIST (trained by the grader)"""
     import cnn_budget  # beside this suite; imported here so the public copy does not need it
+    from grader.keras_checks import cached_training, data_digest
 
     observation = built_cnn(cnn_observed)
     model = keras_model(observation)  # also checks the compile config is plain Keras
     samples, epochs = int(profile["train_samples"]), int(profile["epochs"])
     threshold = float(profile["test_accuracy"])
-    try:
-        outcome = cnn_budget.train_and_evaluate(
+    batch_size = int(profile["batch_size"])
+    data = cnn_budget.fashion_data(samples, course_seed)
+
+    def train():
+        return cnn_budget.train_and_evaluate(
             model, observation.compile_config, samples=samples, epochs=epochs,
-            batch_size=int(profile["batch_size"]), seed=course_seed)
+            batch_size=batch_size, seed=course_seed, data=data)
+
+    try:
+        # once per architecture + compile settings + budget: the key is the model as rebuilt
+        # here, the value this side's own training (grader.cache); a failure is not cached
+        outcome = cached_training(trusted_cache, "03_cnn.train_and_evaluate", model, train, code=[cnn_budget],
+                                  decode=lambda v: cnn_budget.Outcome(**v), samples=samples, epochs=epochs,
+                                  batch_size=batch_size, seed=course_seed, data=data_digest(*data))
     except cnn_budget.TrainingFailed as exc:
         causes = compile_problems(observation.compile_config)
         extra = "" if not causes else " Likely cause: " + causes[0] + "."
