@@ -343,7 +343,8 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
     udp.close()
 
     results, raw = {}, {}
-    for folder in sorted(p for p in out.iterdir() if p.is_dir()):
+    # submission folders never start with a dot (the batch's own, like .grader-cache, do)
+    for folder in sorted(p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")):
         results[folder.name] = load_full(folder)
         raw[folder.name] = json.loads((folder / RESULTS).read_text("utf-8"))
     grades = list(csv.DictReader(io.StringIO((out / "grades.csv").read_text("utf-8"))))
