@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import builtins
 import re
+import symtable
 from dataclasses import dataclass, field
 
 from .notebook import Cell, SubmissionFile
@@ -99,7 +100,26 @@ def defined_names(stmt: ast.stmt) -> set[str]:
 
 
 def used_names(stmt: ast.stmt) -> set[str]:
-    return {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    """The names a top-level statement reads from the module's namespace: its free names.
+
+    Scopes are followed (Python's own ``symtable``): a function's parameters and locals,
+    a comprehension's or lambda's variables and a class body's own names are not module
+    names, so ``def train(x_train): history = model.fit(x_train)`` needs neither
+    ``x_train`` nor ``history`` from the notebook. A function's globals, its defaults,
+    decorators and annotations evaluated at definition time, and a class body's unbound
+    names are.
+    """
+    try:
+        table = symtable.symtable(ast.unparse(stmt), "<statement>", "exec")
+    except (SyntaxError, ValueError, RecursionError):  # e.g. top-level await: be generous
+        return {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    names = {s.get_name() for s in table.get_symbols() if s.is_referenced()}
+    stack = list(table.get_children())
+    while stack:
+        scope = stack.pop()
+        names |= {s.get_name() for s in scope.get_symbols() if s.is_referenced() and s.is_global()}
+        stack.extend(scope.get_children())
+    return names
 
 
 # calls that train, evaluate, load data or wait: never run from a non-graded cell
@@ -114,22 +134,25 @@ def _called_name(call: ast.Call) -> str:
     return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
 
 
-def _cheap(node: ast.AST) -> bool:
-    """No call in ``node`` trains, evaluates, loads data or waits (by the called name)."""
-    return not any(isinstance(n, ast.Call) and _called_name(n) in EXPENSIVE for n in ast.walk(node)) and not any(
+def _cheap(node: ast.AST, avoid: frozenset[str] = frozenset()) -> bool:
+    """No call in ``node`` trains, evaluates, loads data or waits (by the called name), nor
+    calls a name of ``avoid`` (the graded names: ``history = train_mnist(x, y)`` at the top
+    of an exploration cell trains)."""
+    expensive = EXPENSIVE | avoid
+    return not any(isinstance(n, ast.Call) and _called_name(n) in expensive for n in ast.walk(node)) and not any(
         isinstance(n, (ast.Await, ast.Yield, ast.YieldFrom)) for n in ast.walk(node))
 
 
-def _definition(stmt: ast.stmt) -> bool:
+def _definition(stmt: ast.stmt, avoid: frozenset[str] = frozenset()) -> bool:
     """Runnable from a non-graded cell: a def/class, or a cheap assignment.
 
     The body of a def is not run by defining it, so only decorators and bases count.
     """
     if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return all(_cheap(d) for d in stmt.decorator_list)
+        return all(_cheap(d, avoid) for d in stmt.decorator_list)
     if isinstance(stmt, ast.ClassDef):
-        return all(_cheap(d) for d in [*stmt.decorator_list, *stmt.bases])
-    return isinstance(stmt, (ast.Assign, ast.AnnAssign)) and _cheap(stmt)
+        return all(_cheap(d, avoid) for d in [*stmt.decorator_list, *stmt.bases])
+    return isinstance(stmt, (ast.Assign, ast.AnnAssign)) and _cheap(stmt, avoid)
 
 
 @dataclass
@@ -174,9 +197,10 @@ def build_program(submission: SubmissionFile, graded_names: tuple[str, ...]) -> 
         others.extend(_Stmt(cell, s, (cell.index, i)) for i, s in enumerate(tree.body))
 
     chosen: dict[tuple[int, int], _Stmt] = {}
+    avoid = frozenset(graded_names)
 
-    def last_definition(name: str) -> _Stmt | None:
-        hits = [s for s in others if name in defined_names(s.node) and _definition(s.node)]
+    def last_definition(name: str, avoid: frozenset[str] = avoid) -> _Stmt | None:
+        hits = [s for s in others if name in defined_names(s.node) and _definition(s.node, avoid)]
         return hits[-1] if hits else None
 
     def last_import(name: str) -> _Stmt | None:
@@ -186,7 +210,7 @@ def build_program(submission: SubmissionFile, graded_names: tuple[str, ...]) -> 
     for name in graded_names:
         if name in defined:
             continue
-        hit = last_definition(name)
+        hit = last_definition(name, frozenset())  # a graded constant may call a graded function
         if hit is not None:
             chosen[hit.order] = hit
             defined |= defined_names(hit.node)
