@@ -225,6 +225,7 @@ class TrustedCache:
         """
         if self.folder is None or fields is None:
             return compute()
+        code = list(code)
         key = self.key(what, fields, code)
         entry_path = self.folder / "entries" / key[:2] / f"{key}.json"
         lock_path = self.folder / "locks" / f"{key}.lock"
@@ -249,7 +250,8 @@ class TrustedCache:
             from .results import atomic_write
 
             entry = {"format": FORMAT, "key": key, "what": what, "value": data, "seconds": round(seconds, 3),
-                     "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "context": self.context()}
+                     "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "context": self.context(),
+                     "fields": fields, "code": code_digest(code)}  # what was measured, for a person reading it
             entry_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             atomic_write(entry_path, json.dumps(entry, sort_keys=True))
             self._log("store", what, key, round(seconds, 3))

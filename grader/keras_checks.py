@@ -730,11 +730,65 @@ def training_fields(model: Any, **budget: Any) -> dict[str, Any] | None:
         compile_config = model.get_compile_config() if getattr(model, "compiled", False) else None
         if not compile_config:
             return None
-        fields = {"model": json.loads(model.to_json()), "compile": json.loads(json.dumps(compile_config))}
+        config = json.loads(model.to_json())
+        config.pop("compile_config", None)  # keyed below, once
+        compile_config = json.loads(json.dumps(compile_config))
     except Exception:  # noqa: BLE001 - anything Keras cannot serialize is measured afresh
         return None
-    fields["budget"] = budget
-    return fields
+    optimizer = compile_config.get("optimizer")
+    if isinstance(optimizer, dict) and isinstance(optimizer.get("config"), dict):
+        optimizer["config"].pop("name", None)  # "adam" or "adam_1": how many optimizers the worker made
+    return {"model": canonical_names(config), "compile": compile_config, "budget": budget}
+
+
+def canonical_names(config: dict[str, Any]) -> dict[str, Any]:
+    """A model config with its layer and model names replaced by their position ("#0", "#1"...).
+
+    Names are what the worker's Keras counted ("conv2d_3" when it had built models before),
+    not architecture: two copies of one architecture get one key. Only names in name
+    positions change: a layer's (and the model's) ``name``, the first item of a
+    ``keras_history`` and the items of ``input_layers``/``output_layers`` (the functional
+    graph's references to layers); nothing else (a dtype policy's ``name``, a metric's) is touched.
+    """
+    mapping: dict[str, str] = {}
+    layer_dicts: set[int] = set()
+
+    def collect(node: Any) -> None:
+        cfg = node.get("config") if isinstance(node, dict) else None
+        if not isinstance(cfg, dict) or not isinstance(cfg.get("name"), str):
+            return
+        layer_dicts.update((id(node), id(cfg)))
+        mapping.setdefault(cfg["name"], f"#{len(mapping)}")
+        for layer in cfg.get("layers") or []:
+            collect(layer)
+
+    collect(config)
+
+    def names(node: Any) -> Any:  # a subtree made of layer references only
+        if isinstance(node, str):
+            return mapping.get(node, node)
+        if isinstance(node, list):
+            return [names(v) for v in node]
+        return node
+
+    def rename(node: Any) -> Any:
+        if isinstance(node, list):
+            return [rename(v) for v in node]
+        if not isinstance(node, dict):
+            return node
+        out = {}
+        for key, value in node.items():
+            if key == "name" and isinstance(value, str) and id(node) in layer_dicts:
+                out[key] = mapping.get(value, value)
+            elif key in ("input_layers", "output_layers"):
+                out[key] = names(value)
+            elif key == "keras_history" and isinstance(value, list) and value and isinstance(value[0], str):
+                out[key] = [mapping.get(value[0], value[0]), *value[1:]]
+            else:
+                out[key] = rename(value)
+        return out
+
+    return rename(config)
 
 
 def cached_training(trusted_cache: Any, what: str, model: Any, compute: Any, *, code: Sequence[Any] = (),
