@@ -7,7 +7,8 @@ In a student's notebook::
     grader.check_all()         # every public check of the assignment
 
 Importing ``grader`` stays cheap (no TensorFlow, no pytest): everything is imported when
-a check runs. See :mod:`grader.notebook_check`.
+a check runs, once per kernel: the first check starts a warm check process (TensorFlow
+imported once, ended with the kernel) that later checks reuse. See :mod:`grader.notebook_check`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ def check(target: str, assignment: str | None = None, notebook: str | None = Non
     Shows a table (HTML in Jupyter, text elsewhere) and returns a ``CheckReport``
     (``.passed``, ``.score``, ``.max_score``, ``.failing``). Hidden checks never run here.
     ``assignment`` overrides the notebook's metadata; ``notebook="file.ipynb"`` checks a
-    saved file instead of the kernel's code.
+    saved file instead of the kernel's code; ``cache=False`` measures afresh instead of
+    reusing the grader's own training of an identical model (:mod:`grader.cache`).
     """
     from .notebook_check import run_checks
 

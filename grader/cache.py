@@ -214,8 +214,8 @@ class TrustedCache:
         return digest({"what": what, "code": code_digest(code), "fields": fields, "context": self.context()})
 
     def measure(self, what: str, fields: dict[str, Any] | None, compute: Callable[[], Any], *,
-                code: Iterable[Any] = (), encode: Callable[[Any], Any] = lambda v: v,
-                decode: Callable[[Any], Any] = lambda v: v) -> Any:
+                code: Iterable[Any] = (), encode: Callable[[Any], Any] | None = None,
+                decode: Callable[[Any], Any] | None = None) -> Any:
         """``compute()``'s result, from the cache when this key was measured before.
 
         ``fields``: what decides the result besides the engine's context (None: do not
@@ -225,6 +225,8 @@ class TrustedCache:
         """
         if self.folder is None or fields is None:
             return compute()
+        encode = encode or (lambda v: v)
+        decode = decode or (lambda v: v)
         code = list(code)
         key = self.key(what, fields, code)
         entry_path = self.folder / "entries" / key[:2] / f"{key}.json"
