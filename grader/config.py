@@ -84,6 +84,12 @@ class Assignment:
     limits: Limits
     profiles: dict[str, dict[str, Any]]  # device -> budget values for the suite
     manual: tuple[ManualQuestion, ...] = ()
+    # other spellings of a graded name (older template eras): canonical -> aliases, from
+    # ``graded = ["EarlyStoppingCallback|myCallback"]``; the suite asks for the canonical name
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # course files the worker sees read-only beside the notebook: (path relative to the
+    # worker's folder, file name inside the data folder), from ``data = {"data/mnist.npz" = "mnist.npz"}``
+    data: tuple[tuple[str, str], ...] = ()
 
     @property
     def student_notebook_name(self) -> str:
@@ -193,13 +199,50 @@ def _assignment(name: str, entry: dict[str, Any], root: Path, limits: Limits) ->
         ManualQuestion(str(q["name"]), float(q.get("points", 0)), str(q.get("prompt", "")))
         for q in entry.get("manual", [])
     )
+    graded, aliases = _graded_names(name, entry.get("graded", ()))
     return Assignment(
         name=name,
         title=str(entry.get("title", name)),
         notebook=(root / entry["notebook"]).resolve(),
         suite=(root / entry["suite"]).resolve(),
-        graded=tuple(entry.get("graded", ())),
+        graded=graded,
+        aliases=aliases,
+        data=_data_files(name, entry.get("data", {})),
         limits=limits.merged(entry.get("limits", {})),
         profiles={k: dict(v) for k, v in entry.get("profiles", {}).items()},
         manual=manual,
     )
+
+
+def _graded_names(assignment: str, entries: Any) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """``["EarlyStoppingCallback|myCallback", "train_mnist"]`` -> canonical names and aliases."""
+    if isinstance(entries, str) or not isinstance(entries, (list, tuple)):
+        raise ConfigError(f"[assignments.{assignment}] graded must be a list of names")
+    graded, aliases = [], {}
+    for entry in entries:
+        spellings = [s.strip() for s in str(entry).split("|")]
+        bad = [s for s in spellings if not s.isidentifier()]
+        if bad:
+            raise ConfigError(f"[assignments.{assignment}] graded: {entry!r} is not a name or names joined by '|' "
+                              "(write \"EarlyStoppingCallback|myCallback\": the first is the name the suite uses)")
+        graded.append(spellings[0])
+        if len(spellings) > 1:
+            aliases[spellings[0]] = tuple(dict.fromkeys(s for s in spellings[1:] if s != spellings[0]))
+    return tuple(graded), aliases
+
+
+def _data_files(assignment: str, table: Any) -> tuple[tuple[str, str], ...]:
+    """``{"data/mnist.npz" = "mnist.npz"}``: worker path (relative, inside its folder) -> a
+    file of the data folder (relative, inside it). Both are plain relative paths."""
+    if not isinstance(table, dict):
+        raise ConfigError(f'[assignments.{assignment}] data must be a table: data = {{"data/mnist.npz" = "mnist.npz"}}')
+    files = []
+    for target, source in table.items():
+        for what, path in (("path", target), ("data file", source)):
+            parts = str(path).replace("\\", "/").split("/")
+            if (not isinstance(path, str) or not path or path.startswith("/")
+                    or any(p in ("", ".", "..") for p in parts)):
+                raise ConfigError(f"[assignments.{assignment}] data: the {what} {path!r} must be a relative path "
+                                  "without '..', e.g. data = {\"data/mnist.npz\" = \"mnist.npz\"}")
+        files.append((target, source))
+    return tuple(files)

@@ -22,6 +22,7 @@ import ctypes
 import os
 import resource
 import signal
+import stat
 import sys
 from typing import Any
 
@@ -202,6 +203,73 @@ def _limits(limits: dict[str, Any], report: dict[str, Any]) -> None:
     report["rlimits"] = applied
 
 
+def _open_data(files: list[Any], report: dict[str, Any]) -> list[tuple[int, str, str]]:
+    """Open each declared course file (``[assignments.X] data``) by ``O_PATH`` while its
+    folder is still visible: (fd, source, path relative to the scratch folder)."""
+    opened = []
+    for entry in files:
+        try:
+            source, target = str(entry[0]), str(entry[1])
+            parts = target.split("/")
+            if target.startswith("/") or any(p in ("", ".", "..") for p in parts):
+                raise OSError(f"not a plain relative path: {target!r}")
+            fd = os.open(source, os.O_PATH | os.O_CLOEXEC | os.O_NOFOLLOW)
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)
+                raise OSError(f"{source} is not a regular file")
+            opened.append((fd, source, target))
+        except (OSError, IndexError, TypeError) as exc:
+            report.setdefault("data", []).append(f"not shown: {exc}")
+    return opened
+
+
+def _show_data(files: list[tuple[int, str, str]], scratch: str, mounted: bool, report: dict[str, Any]) -> None:
+    """Make each course file appear, read-only, at its path inside the scratch folder.
+
+    In the worker's own mount namespace: an empty file there, the course file bind-mounted
+    onto it (from its ``O_PATH`` descriptor: the folder it lives in is covered by now) and
+    the bind remounted read-only. A mount point cannot be deleted, renamed or replaced, and
+    a read-only mount cannot be written, whatever the worker's uid; nothing else of the
+    data folder becomes visible. Without a mount namespace (``isolate = false``, no
+    namespaces): a read-only copy (nothing is hidden there anyway).
+    Folders on the way are created owned by the grader (root: the worker cannot add to them).
+    """
+    shown = report.setdefault("data", [])
+    for fd, _source, target in files:
+        base = os.path.realpath(scratch)
+        path = os.path.join(base, target)
+        try:
+            folder = os.path.dirname(path)
+            os.makedirs(folder, mode=0o755, exist_ok=True)
+            if os.path.islink(path) or os.path.realpath(folder) != folder:
+                raise OSError(f"{target}: a link on the way")
+            if mounted:
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o444))
+                _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND)
+                try:
+                    _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+                except OSError:
+                    _libc.umount2(path.encode(), MNT_DETACH)
+                    raise
+                shown.append(f"{target}: read-only bind")
+            else:
+                import shutil
+
+                with open(f"/proc/self/fd/{fd}", "rb") as src, open(path, "xb") as dst:
+                    shutil.copyfileobj(src, dst)
+                os.chmod(path, 0o444)
+                shown.append(f"{target}: read-only copy (no mount namespace)")
+        except OSError as exc:
+            shown.append(f"{target}: not shown ({exc})")
+            try:  # no empty stand-in: the student's code gets FileNotFoundError, not an empty file
+                if os.path.isfile(path) and not os.path.islink(path) and os.path.getsize(path) == 0:
+                    os.unlink(path)
+            except OSError:
+                pass
+        finally:
+            os.close(fd)
+
+
 def _world_readable(path: str) -> bool:
     """Can any user reach ``path`` (o+x on every ancestor, o+r on the folder)?"""
     path = os.path.realpath(path)
@@ -219,14 +287,24 @@ def confine(setup: dict[str, Any]) -> dict[str, Any]:
     report: dict[str, Any] = {}
     die_with_parent()
     scratch = setup["scratch"]
+    data: list[tuple[int, str, str]] = []
+    mounted = opened = False
     if setup.get("isolate", True):
         if _enter_namespaces(report):
+            # opened in this mount namespace (a bind needs a mount of its own namespace),
+            # before the data folders are covered
+            data, opened = _open_data(setup.get("data") or [], report), True
             try:
                 _hide(setup.get("hide", []), setup.get("keep", []) + [scratch], report, scratch)
+                mounted = True
             except OSError as exc:
                 report["hidden"] = f"not all hidden: {exc}"
     else:
         report["network"] = report["hidden"] = "not isolated (isolate = false)"
+    if not opened:
+        data = _open_data(setup.get("data") or [], report)
+    if data:
+        _show_data(data, scratch, mounted, report)
     cores = setup.get("cores")
     if cores:
         try:

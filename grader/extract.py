@@ -60,6 +60,7 @@ class Program:
     problems: list[str] = field(default_factory=list)  # messages for the student
     found_by_name: list[str] = field(default_factory=list)  # graded names looked up (tag lost)
     defined: set[str] = field(default_factory=set)
+    renamed: dict[str, str] = field(default_factory=dict)  # canonical graded name -> the alias found
 
     def as_data(self) -> list[dict]:
         return [u.as_data() for u in self.units]
@@ -162,8 +163,15 @@ class _Stmt:
     order: tuple[int, int]
 
 
-def build_program(submission: SubmissionFile, graded_names: tuple[str, ...]) -> Program:
-    """Select the units to run for ``submission``; never raises on bad student code."""
+def build_program(submission: SubmissionFile, graded_names: tuple[str, ...],
+                  aliases: dict[str, tuple[str, ...]] | None = None) -> Program:
+    """Select the units to run for ``submission``; never raises on bad student code.
+
+    ``aliases``: other spellings of a graded name (``{"EarlyStoppingCallback":
+    ("myCallback",)}``, a template's older era). A submission that defines an alias gets the
+    canonical name bound to it after its cells ran, so the suite asks for the canonical one.
+    """
+    aliases = aliases or {}
     program = Program()
     parsed: dict[int, tuple[str, ast.Module | None]] = {}
     broken: dict[int, SyntaxError] = {}
@@ -197,7 +205,7 @@ def build_program(submission: SubmissionFile, graded_names: tuple[str, ...]) -> 
         others.extend(_Stmt(cell, s, (cell.index, i)) for i, s in enumerate(tree.body))
 
     chosen: dict[tuple[int, int], _Stmt] = {}
-    avoid = frozenset(graded_names)
+    avoid = frozenset(n for name in graded_names for n in (name, *aliases.get(name, ())))
 
     def last_definition(name: str, avoid: frozenset[str] = avoid) -> _Stmt | None:
         hits = [s for s in others if name in defined_names(s.node) and _definition(s.node, avoid)]
@@ -208,13 +216,19 @@ def build_program(submission: SubmissionFile, graded_names: tuple[str, ...]) -> 
         return hits[-1] if hits else None
 
     for name in graded_names:
-        if name in defined:
-            continue
-        hit = last_definition(name, frozenset())  # a graded constant may call a graded function
-        if hit is not None:
-            chosen[hit.order] = hit
-            defined |= defined_names(hit.node)
-            program.found_by_name.append(name)
+        spellings = (name, *aliases.get(name, ()))
+        present = next((s for s in spellings if s in defined), None)
+        if present is None:
+            for spelling in spellings:
+                hit = last_definition(spelling, frozenset())  # a graded constant may call a graded function
+                if hit is not None:
+                    chosen[hit.order] = hit
+                    defined |= defined_names(hit.node)
+                    program.found_by_name.append(spelling)
+                    present = spelling
+                    break
+        if present is not None and present != name:
+            program.renamed[name] = present
 
     # pull in helpers the selected code uses, transitively
     needed = set()
@@ -256,14 +270,27 @@ def build_program(submission: SubmissionFile, graded_names: tuple[str, ...]) -> 
                 filename=f"<cell {cell.index + 1}>",
                 source=parsed[cell.index][0],
             ))
+    if program.renamed:  # after every cell: the canonical names the suite asks for
+        program.units.append(Unit(
+            label="the graded names of this assignment",
+            filename="<grader: names>",
+            source="".join(f"if {alias!r} in globals():\n    {name} = {alias}\n"
+                           for name, alias in program.renamed.items()),
+            kind="alias",
+        ))
+        defined |= set(program.renamed)
     program.defined = defined
     missing = [n for n in graded_names if n not in defined]
     for name in missing:
-        where = _unparsable_definition(submission, broken, name)
+        where = next((w for w in (_unparsable_definition(submission, broken, n) for n in (name, *aliases.get(name, ())))
+                      if w is not None), None)
         if where is not None:  # e.g. a .py file (one cell) with a syntax error
             program.problems.append(f"`{name}` could not be read: {where}. Nothing in that cell could run.")
             continue
-        program.problems.append(missing_name_message(name, anywhere=True))
+        message = missing_name_message(name, anywhere=True)
+        if aliases.get(name):
+            message += " (Also accepted: " + ", ".join(f"`{a}`" for a in aliases[name]) + ".)"
+        program.problems.append(message)
     return program
 
 

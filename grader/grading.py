@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from .config import Assignment, Course, Limits, load_course
+from .config import Assignment, ConfigError, Course, Limits, load_course
 from .extract import build_program
 from .manual import collect_answers
 from .notebook import SubmissionFile, SubmissionUnreadable, read_submission
@@ -103,6 +103,31 @@ def default_hidden_paths(course: Course, extra: tuple[str, ...] = ()) -> list[st
     return [p for p in dict.fromkeys(os.path.realpath(p) for p in paths) if os.path.isdir(p)]
 
 
+def course_data(course: Course, spec: Assignment) -> list[tuple[str, str]]:
+    """``[assignments.X] data``: each declared file as (absolute path, path in the worker's
+    folder). Looked up in ``$GRADER_DATA_DIR``, then ``[course] data_dir``; the file must be a
+    regular file inside that folder (no symlink out of it). A missing file is the course's
+    problem, not the student's: ConfigError."""
+    if not spec.data:
+        return []
+    roots = [Path(p) for p in (os.environ.get("GRADER_DATA_DIR"), course.data_dir) if p]
+    files = []
+    for target, source in spec.data:
+        found = None
+        for root in roots:
+            real_root = os.path.realpath(root)
+            candidate = os.path.realpath(os.path.join(real_root, source))
+            if candidate.startswith(real_root + os.sep) and os.path.isfile(candidate):
+                found = candidate
+                break
+        if found is None:
+            looked = ", ".join(str(r) for r in roots) or "no data folder: set GRADER_DATA_DIR or [course] data_dir"
+            raise ConfigError(f"[assignments.{spec.name}] data: {source!r} (for {target!r}) is not a file in "
+                              f"the data folder ({looked})")
+        files.append((found, target))
+    return files
+
+
 def _load_reply_ok(value: Any) -> bool:
     """The worker's answer to ``load`` has the shape the trusted side relies on."""
     if not isinstance(value, dict):
@@ -157,10 +182,11 @@ def grade_file(
         return _unassigned(path, course, unreadable, start)
     spec: Assignment = course.assignment(name)
     lim: Limits = spec.limits.merged(limits or {})
-    program = build_program(sub, spec.graded) if sub is not None else None
+    program = build_program(sub, spec.graded, spec.aliases) if sub is not None else None
     isolation = Isolation(
         hide=default_hidden_paths(course, tuple(hide) + (str(path.parent),)),
         isolate=isolate, slot=slot, cores=cores, device=device, gpu_index=gpu_index, seed=course.seed,
+        data=course_data(course, spec),
     )
     holder: dict[str, Any] = {}
 

@@ -65,6 +65,8 @@ class Isolation:
     device: str = "cpu"
     gpu_index: int | None = None
     seed: int = 0  # seeds random, numpy and keras in the worker before every call
+    # course files shown read-only in the worker's folder: (absolute source, relative path)
+    data: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _become_subreaper() -> None:
@@ -194,6 +196,7 @@ class Sandbox:
             "uid": self.uid,
             "cores": self.isolation.cores,
             "seed": self.isolation.seed,
+            "data": [[source, target] for source, target in self.isolation.data],
             "limits": {
                 "memory": self.limits.memory,
                 "output": self.limits.output,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import textwrap
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -22,7 +23,8 @@ from .checks import CheckFailed
 from .extract import missing_name_message
 from .sandbox import Sandbox, WorkerLost
 
-__all__ = ["Submission", "Outcome", "ModelObservation", "HistoryObservation", "SubmissionError", "WorkerLost"]
+__all__ = ["Submission", "Outcome", "ModelObservation", "HistoryObservation", "SubmissionError", "WorkerLost",
+           "GraderError", "clean_output"]
 
 _HINTS = {
     "NameError": "graded cells run on their own, without the other cells of your notebook: "
@@ -37,6 +39,40 @@ _DENIED_CLASSES = {"Lambda", "TFSMLayer"}
 
 class SubmissionError(CheckFailed):
     """The student's code raised, is missing, or returned something that is not data."""
+
+
+class GraderError(RuntimeError):
+    """The suite's own code failed (a probe raised outside the student's code): not the
+    student's fault, and never reported as "your code raised"."""
+
+
+# ANSI escape sequences: CSI (colours, cursor moves), OSC (titles, links), two-byte escapes
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+_NAME_ERROR = re.compile(r"name '([A-Za-z_][A-Za-z0-9_]*)' is not defined")
+
+
+def clean_output(text: str) -> str:
+    """What a terminal would show of ``text``: ANSI escapes removed, each line what is left
+    after its last carriage return (Keras' progress bar redraws its line with ``\\r``), and
+    backspaces applied. Output is cleaned before a message quotes it or a check compares it."""
+    if not isinstance(text, str) or not text:
+        return text
+    text = _ANSI.sub("", text).replace("\r\n", "\n")
+    lines = []
+    for line in text.split("\n"):
+        if "\r" in line:
+            line = next((part for part in reversed(line.split("\r")) if part.strip()), "")
+        if "\b" in line:
+            kept: list[str] = []
+            for char in line:
+                if char == "\b":
+                    if kept:
+                        kept.pop()
+                else:
+                    kept.append(char)
+            line = "".join(kept)
+        lines.append(line)
+    return "\n".join(lines)
 
 
 @dataclass
@@ -100,6 +136,33 @@ class HistoryObservation:
 
 _FUNCTION_MODULES = ("builtins", "keras.losses", "keras.metrics", "keras.activations")
 
+# TensorFlow's own spellings of Keras functions, as Keras 3 serializes them: a function that
+# is not Keras' becomes {"module": "builtins", "class_name": "function", "config": NAME}.
+# tf.nn.relu, tf.nn.sigmoid, tf.nn.tanh, tf.nn.gelu, ... already serialize as the Keras name
+# ("relu"), and tf.nn.swish/silu as "swish" (a Keras function); these do not. Only functions
+# known to compute exactly what the Keras one computes (same default axis) are listed;
+# anything else stays refused by check_model_config.
+TF_EQUIVALENTS = {
+    "softmax_v2": "softmax",  # tf.nn.softmax, tf.math.softmax (axis=-1)
+    "log_softmax_v2": "log_softmax",  # tf.nn.log_softmax, tf.math.log_softmax (axis=-1)
+}
+
+
+def keras_spellings(config: Any) -> Any:
+    """``config`` with every TensorFlow function of :data:`TF_EQUIVALENTS` replaced by the
+    Keras name (``activation=tf.nn.softmax`` reads as ``activation="softmax"``); nothing else
+    changes. Runs on plain data, before :func:`check_model_config`."""
+    if isinstance(config, dict):
+        if (config.get("class_name") == "function" and config.get("module") == "builtins"
+                and config.get("registered_name") in (None, "function")
+                and isinstance(config.get("config"), str) and config["config"] in TF_EQUIVALENTS
+                and set(config) <= {"module", "class_name", "config", "registered_name"}):
+            return TF_EQUIVALENTS[config["config"]]
+        return {k: keras_spellings(v) for k, v in config.items()}
+    if isinstance(config, list):
+        return [keras_spellings(v) for v in config]
+    return config
+
 
 def _keras_function(module: Any, fn_name: Any) -> bool:
     """A plain Keras function by name (``loss=keras.losses.sparse_categorical_crossentropy``
@@ -137,14 +200,14 @@ def _model_observation(data: Any, name: str, stdout: str) -> ModelObservation:
     if not isinstance(data, dict) or not isinstance(data.get("config"), str):
         raise CheckFailed(f"{name} did not return a Keras model")
     try:
-        config = json.loads(data["config"])
-        compile_config = json.loads(data["compile_config"]) if data.get("compile_config") else None
-    except (TypeError, ValueError):
+        config = keras_spellings(json.loads(data["config"]))
+        compile_config = keras_spellings(json.loads(data["compile_config"])) if data.get("compile_config") else None
+    except (TypeError, ValueError, RecursionError):
         raise CheckFailed(f"the model returned by {name} has an unreadable config") from None
     weights = data.get("weights") or []
     if not isinstance(weights, list) or not all(isinstance(w, np.ndarray) for w in weights):
         raise CheckFailed(f"the model returned by {name} has unreadable weights")
-    return ModelObservation(name, config, weights, compile_config, stdout)
+    return ModelObservation(name, config, weights, compile_config, clean_output(stdout))
 
 
 @dataclass
@@ -157,6 +220,10 @@ class Submission:
     unreadable: str | None = None  # the file could not be read at all
     names: list[str] = field(default_factory=list)
     memory_errors: int = 0  # MemoryError raised by the student's code (status "memory")
+
+    def __post_init__(self) -> None:
+        self.load_errors = [{k: clean_output(v) if isinstance(v, str) else v for k, v in e.items()}
+                            if isinstance(e, dict) else e for e in self.load_errors]
 
     # ------------------------------------------------------------------ plumbing
     def _ask(self, request: dict, what: str) -> dict:
@@ -177,15 +244,30 @@ class Submission:
         if "wrong_type" in reply:
             raise SubmissionError(f"{what} should return {reply['wrong_type']}")
         if not reply.get("ok"):
-            if (reply.get("error") or {}).get("type") == "MemoryError":
+            error = reply.get("error") or {}
+            if request.get("op") == "probe" and isinstance(error, dict) and error.get("origin") == "probe":
+                raise GraderError(
+                    f"the grader's own check failed, not your code: its probe {request.get('func')}() raised "
+                    f"{error.get('type', 'an error')}: {clean_output(str(error.get('message', '')))}"
+                    + (f" ({error['where']})" if error.get("where") else "")
+                    + ". This is a bug in the grading suite; tell your instructor (your score for this check "
+                    "does not reflect your code).")
+            if error.get("type") == "MemoryError":
                 self.memory_errors += 1
-            raise SubmissionError(self._error_message(what, reply.get("error") or {}, reply.get("stdout", "")))
+            raise SubmissionError(self._error_message(what, error, reply.get("stdout", "")))
+        if isinstance(reply.get("stdout"), str):
+            reply["stdout"] = clean_output(reply["stdout"])
         return reply
 
     def _missing_message(self, name: str) -> str:
         unparsable = next((p for p in self.problems if p.startswith(f"`{name}` could not be read:")), None)
         if unparsable is not None:  # its cell has a syntax error (grader.extract said where)
             return unparsable
+        cause = self._load_cause(name)
+        if cause is not None:  # the statement that defines it raised when the cells were run
+            message = (f"`{name}` is not defined because running your {cause.get('label', 'code')} failed: "
+                       f"{cause.get('type', 'Error')}: {cause.get('message', '')}")
+            return message + (f" ({cause['where']})" if cause.get("where") else "")
         message = missing_name_message(name)
         related = [e for e in self.load_errors if e.get("type") != "NameError" or name in e.get("message", "")]
         if related:
@@ -195,13 +277,39 @@ class Submission:
                 message += f" ({first['where']})"
         return message
 
-    @staticmethod
-    def _error_message(what: str, error: dict, stdout: str) -> str:
+    def _load_cause(self, name: str) -> dict | None:
+        """The error that stopped a graded cell's statement defining ``name`` when the cells
+        were run, followed back through NameErrors to the first failure (a cell that could
+        not load its data leaves ``x_train`` undefined, then ``data_shape``...)."""
+        seen = set()
+        cause = None
+        while name not in seen and len(seen) < 8:
+            seen.add(name)
+            hit = next((e for e in self.load_errors if isinstance(e, dict)
+                        and name in str(e.get("defines", "")).split()), None)
+            if hit is None:
+                break
+            cause = hit
+            match = _NAME_ERROR.search(str(hit.get("message", ""))) if hit.get("type") == "NameError" else None
+            if match is None:
+                break
+            name = match.group(1)
+        return cause
+
+    def _error_message(self, what: str, error: dict, stdout: str) -> str:
         kind = str(error.get("type", "Error"))
-        message = f"{what} raised {kind}: {error.get('message', '')}"
+        text = clean_output(str(error.get("message", "")))
+        message = f"{what} raised {kind}: {text}"
         if error.get("where"):
-            message += f" ({error['where']})"
-        if kind in _HINTS:
+            message += f" ({clean_output(str(error['where']))})"
+        match = _NAME_ERROR.search(text) if kind == "NameError" else None
+        cause = self._load_cause(match.group(1)) if match else None
+        if cause is not None:
+            message += (f". `{match.group(1)}` is not defined because running your {cause.get('label', 'code')} "  # type: ignore[union-attr]
+                        f"failed: {cause.get('type', 'Error')}: {cause.get('message', '')}")
+            if cause.get("where"):
+                message += f" ({cause['where']})"
+        elif kind in _HINTS:
             message += f". Hint: {_HINTS[kind]}"
         return message
 

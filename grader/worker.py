@@ -107,6 +107,42 @@ def _error(exc: BaseException) -> dict:
     return {"type": type(exc).__name__, "message": message[:2000], "where": _where(exc.__traceback__)}
 
 
+def _probe_error(exc: BaseException) -> dict:
+    """An exception out of a suite's probe: the student's when a frame of their cells is in
+    its traceback, else the probe's own (a bug in the suite: ``origin`` says so)."""
+    error = _error(exc)
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not any(f.filename.startswith("<cell") for f in frames):
+        error["origin"] = "probe"
+        own = [f for f in frames if f.filename == "<probe>"]
+        if own:
+            error["where"] = f"probe line {own[-1].lineno}" + (f": {own[-1].line.strip()}" if own[-1].line else "")
+    return error
+
+
+def _binds(stmt: ast.stmt) -> list[str]:
+    """Module-level names a top-level statement would have bound had it run to its end
+    (assignment and ``for``/``with`` targets, defs, classes, imports; not inside a def)."""
+    names: set[str] = set()
+    stack: list[ast.AST] = [stmt]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            if node is not stmt:
+                continue
+            stack.extend([*node.decorator_list, *getattr(node, "bases", [])])
+            continue
+        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names if a.name != "*")
+        stack.extend(ast.iter_child_nodes(node))
+    return sorted(names)
+
+
 class Worker:
     def __init__(self, fd_in: int, fd_out: int) -> None:
         from . import protocol  # numpy comes in here, after confinement
@@ -154,6 +190,7 @@ class Worker:
                 except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt too
                     err = _error(exc)
                     err["label"] = unit["label"]
+                    err["defines"] = " ".join(_binds(stmt))  # what later NameErrors may be about
                     errors.append(err)
                 finally:
                     sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
@@ -214,8 +251,11 @@ class Worker:
         name = request.get("name")
         if request["op"] == "probe":
             scope: dict[str, Any] = {"__name__": "__probe__"}
-            exec(compile(request["source"], "<probe>", "exec"), scope)  # noqa: S102
-            target = scope[request["func"]]
+            try:
+                exec(compile(request["source"], "<probe>", "exec"), scope)  # noqa: S102
+                target = scope[request["func"]]
+            except Exception as exc:  # noqa: BLE001 - the suite's probe does not even load
+                return {"ok": False, "error": dict(_error(exc), origin="probe"), "stdout": ""}
             args = [self.ns, *request.get("args", [])]
         else:
             if name not in self.ns:
@@ -234,7 +274,8 @@ class Worker:
             value = target(*args, **request.get("kwargs", {}))
         except BaseException as exc:  # noqa: BLE001
             sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-            return {"ok": False, "error": _error(exc), "stdout": out.getvalue()}
+            error = _probe_error(exc) if request["op"] == "probe" else _error(exc)
+            return {"ok": False, "error": error, "stdout": out.getvalue()}
         finally:
             sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
         seconds = time.perf_counter() - start

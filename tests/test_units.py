@@ -155,6 +155,100 @@ def test_model_config_allows_keras_functions_only():
             check_model_config(bad, "m")
 
 
+def test_tf_spellings_of_keras_activations_are_rebuilt_as_keras_ones():
+    """activation=tf.nn.softmax / tf.nn.relu (issue 15): accepted, rebuilt equal to the
+    Keras-named model; a TensorFlow function with no Keras equivalent is still refused."""
+    import json
+
+    import keras
+    import tensorflow as tf
+
+    from grader.submission import ModelObservation, _model_observation
+
+    def observe(model, compiled=True):
+        if compiled:
+            model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        data = {"config": model.to_json(), "weights": model.get_weights(),
+                "compile_config": json.dumps(model.get_compile_config()) if compiled else None}
+        return _model_observation(data, "create_and_compile_model", "")
+
+    def dense(hidden, out):
+        keras.utils.set_random_seed(1)
+        return keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),
+                                 keras.layers.Dense(8, activation=hidden), keras.layers.Dense(10, activation=out)])
+
+    tf_model = observe(dense(tf.nn.relu, tf.nn.softmax))
+    keras_model = observe(dense("relu", "softmax"))
+    assert "softmax_v2" in dense(tf.nn.relu, tf.nn.softmax).to_json()  # what Keras 3 really writes
+    def layers(found):
+        return [{k: v for k, v in layer["config"].items() if k != "name"} for layer in found.config["config"]["layers"]]
+
+    assert layers(tf_model) == layers(keras_model)
+    assert [layer["config"].get("activation") for layer in tf_model.config["config"]["layers"]][-2:] == ["relu", "softmax"]
+    rebuilt, reference = tf_model.model, keras_model.model
+
+    def built(model):
+        return [{k: v for k, v in layer.get_config().items() if k != "name"} for layer in model.layers]
+
+    assert built(rebuilt) == built(reference)
+    assert rebuilt.loss == reference.loss == "sparse_categorical_crossentropy"
+    x = np.random.default_rng(0).random((4, 28, 28)).astype("float32")
+    np.testing.assert_allclose(rebuilt.predict(x, verbose=0), reference.predict(x, verbose=0), rtol=1e-6)
+    assert observe(dense(tf.nn.relu, tf.nn.log_softmax), compiled=False).model.layers[-1].get_config()["activation"] == "log_softmax"
+    for unknown in (tf.nn.crelu, tf.exp, tf.nn.softmax_cross_entropy_with_logits):
+        found = observe(dense("relu", unknown), compiled=False)
+        with pytest.raises(CheckFailed, match="builtins"):
+            found.model  # noqa: B018
+    assert isinstance(tf_model, ModelObservation)
+
+
+def test_clean_output_drops_ansi_and_progress_redraws():
+    from grader.submission import clean_output
+
+    raw = ("Epoch 1/10\n\x1b[1m  1/313\x1b[0m \x1b[32m━\x1b[0m\x1b[37m━━\x1b[0m 0.1000"
+           "\r\x1b[1m313/313\x1b[0m \x1b[32m━━━\x1b[0m\x1b[1m 2s\x1b[0m - accuracy: 0.9012\r\n"
+           "\x1b]0;title\x07Reached 98% accuracy so cancelling training!\n12\b3\n")
+    assert clean_output(raw) == ("Epoch 1/10\n313/313 ━━━ 2s - accuracy: 0.9012\n"
+                                 "Reached 98% accuracy so cancelling training!\n13\n")
+    assert clean_output("plain\n") == "plain\n" and clean_output("") == ""
+
+
+def test_graded_aliases_from_the_config(tmp_path):
+    from grader.config import load_course
+
+    (tmp_path / "autograder.toml").write_text(
+        '[assignments.a]\nnotebook = "a.ipynb"\nsuite = "t.py"\n'
+        'graded = ["EarlyStoppingCallback|myCallback", "train_mnist"]\n')
+    spec = load_course(tmp_path / "autograder.toml").assignments["a"]
+    assert spec.graded == ("EarlyStoppingCallback", "train_mnist")
+    assert spec.aliases == {"EarlyStoppingCallback": ("myCallback",)}
+    (tmp_path / "autograder.toml").write_text('[assignments.a]\nnotebook = "a"\nsuite = "t"\ngraded = ["a|b c"]\n')
+    with pytest.raises(ConfigError, match="names joined by"):
+        load_course(tmp_path / "autograder.toml")
+
+
+def test_an_alias_is_bound_to_the_canonical_name_after_the_cells():
+    program = build_program(sub(
+        ("code", "# GRADED CLASS: myCallback\nclass myCallback:\n    pass", ("graded",)),
+        ("code", "# GRADED FUNCTION: train\ndef train():\n    return myCallback()", ("graded",)),
+    ), ("EarlyStoppingCallback", "train"), {"EarlyStoppingCallback": ("myCallback",)})
+    assert program.renamed == {"EarlyStoppingCallback": "myCallback"} and not program.problems
+    assert "EarlyStoppingCallback" in program.defined
+    last = program.units[-1]
+    assert last.kind == "alias" and last.source == "if 'myCallback' in globals():\n    EarlyStoppingCallback = myCallback\n"
+    ns: dict = {}
+    for unit in program.units:
+        exec(compile(unit.source, unit.filename, "exec"), ns)  # noqa: S102 - our own test code
+    assert ns["EarlyStoppingCallback"] is ns["myCallback"]
+    # the canonical spelling wins when both are there; an untagged alias is found by name
+    both = build_program(sub(("code", "class myCallback: pass\nclass EarlyStoppingCallback: pass", ())),
+                         ("EarlyStoppingCallback",), {"EarlyStoppingCallback": ("myCallback",)})
+    assert not both.renamed and both.found_by_name == ["EarlyStoppingCallback"]
+    old = build_program(sub(("code", "class myCallback: pass", ())),
+                        ("EarlyStoppingCallback",), {"EarlyStoppingCallback": ("myCallback",)})
+    assert old.renamed == {"EarlyStoppingCallback": "myCallback"} and old.found_by_name == ["myCallback"]
+
+
 # ---------------------------------------------------------------- public-only scores, results.json
 def _result(**kw):
     from grader.grading import SubmissionResult, TestResult
