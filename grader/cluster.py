@@ -39,6 +39,7 @@ import shutil
 import tempfile
 import threading
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, ThreadPoolExecutor
 from pathlib import Path
@@ -195,8 +196,10 @@ class ClusterBackend:
                     yield job, exc
                     continue
                 key = f"grade-{job.name}-{uuid.uuid4().hex[:8]}"
-                future = self.client.submit(grade_on_worker, data, job.path.name, job.name, common, key=key,
-                                            pure=False, retries=1, resources=resources)
+                with warnings.catch_warnings():  # a notebook of many MB is a large "graph": expected here
+                    warnings.filterwarnings("ignore", message="Sending large graph")
+                    future = self.client.submit(grade_on_worker, data, job.path.name, job.name, common, key=key,
+                                                pure=False, retries=1, resources=resources)
                 jobs[future.key] = (job, key)
                 running.add(future)
 
