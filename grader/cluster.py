@@ -83,10 +83,15 @@ def connect(address: str, timeout: float | None = None) -> tuple[Any, Any]:
                 raise ValueError
         except ValueError:
             raise ClusterError(f"--cluster {address}: use local:N with N >= 1 workers") from None
-        cluster = distributed.LocalCluster(
-            n_workers=n, processes=True, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
-            memory_limit=0, silence_logs=logging.ERROR, env={LOCAL_SPLIT: str(n)},
-        )
+        try:
+            cluster = distributed.LocalCluster(
+                n_workers=n, processes=True, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+                memory_limit=0, silence_logs=logging.ERROR, env={LOCAL_SPLIT: str(n)},
+            )
+        except Exception as exc:  # noqa: BLE001 - one line, with the usual cause
+            raise ClusterError(f"could not start {address} ({type(exc).__name__}: {exc}); a script that calls "
+                               "grade_batch(cluster='local:N') needs an `if __name__ == '__main__':` guard, "
+                               "as its workers are started by importing it") from None
         try:
             return distributed.Client(cluster, timeout=timeout), cluster
         except BaseException:

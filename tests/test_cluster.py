@@ -317,9 +317,8 @@ def test_a_scheduler_that_cannot_be_reached_is_one_clear_line(course, demo_copy,
                           "--out", str(tmp_path / "out"), "--cluster", f"tcp://127.0.0.1:{port}"],
                          env=env, capture_output=True, text=True, timeout=60)
     assert cli.returncode == 2
-    assert cli.stderr.strip().splitlines() == [f"grader: cannot reach the Dask scheduler at tcp://127.0.0.1:{port} "
-                                               f"within 2 s (OSError: Timed out trying to connect to "
-                                               f"tcp://127.0.0.1:{port} after 2 s)"], cli.stderr
+    [line] = cli.stderr.strip().splitlines()
+    assert line.startswith(f"grader: cannot reach the Dask scheduler at tcp://127.0.0.1:{port} within 2 s ("), line
     assert not (tmp_path / "out" / "good").exists()
 
 
