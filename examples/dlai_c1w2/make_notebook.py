@@ -83,9 +83,10 @@ with np.load(data_path) as data:
     y_train = data["y_train"]
 
 # Normalize pixel values
-x_train = x_train / 255.0
+x_train = x_train / 255.0  # SOLUTION
 
-data_shape = x_train.shape[1:]
+# The shape of one image
+data_shape = x_train.shape[1:]  # SOLUTION
 """)
 
 code("""
