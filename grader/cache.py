@@ -183,6 +183,9 @@ def hardware() -> dict[str, Any]:
             for gpu in tf.config.list_physical_devices("GPU"):
                 details = tf.config.experimental.get_device_details(gpu)
                 gpus.append(f"{details.get('device_name', gpu.name)} cc{details.get('compute_capability', '')}")
+            if gpus:  # the kernels a GPU runs come with TensorFlow's CUDA/cuDNN build
+                build = tf.sysconfig.get_build_info()
+                out["cuda"] = f"{build.get('cuda_version', '')}/{build.get('cudnn_version', '')}"
         except Exception:  # noqa: BLE001
             gpus.append("unknown")
     out["gpus"] = gpus
