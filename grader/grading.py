@@ -23,7 +23,7 @@ from .manual import collect_answers
 from .notebook import SubmissionFile, SubmissionUnreadable, read_submission
 from .plugin import GradingPlugin, TestOutcome
 from .sandbox import Isolation, Sandbox, WorkerLost
-from .submission import Submission
+from .submission import Submission, clean_output
 
 STATUSES = ("ok", "error", "timeout", "memory")
 
@@ -289,7 +289,7 @@ def _result(path: Path, spec: Assignment, sub: SubmissionFile | None, program: A
         manual=collect_answers(sub, spec.manual) if sub is not None else
         [{"name": q.name, "points": q.points, "prompt": q.prompt, "answer": ""} for q in spec.manual],
         sandbox=box.report if box is not None else {},
-        worker_output=box.output if box is not None else "",
+        worker_output=clean_output(box.output) if box is not None else "",
     )
 
 
