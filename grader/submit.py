@@ -72,7 +72,7 @@ def submit(notebook: Path | str, course: Course, out: Path | str = ".", assignme
     log(f"assignment: {name} ({spec.title})")
     warnings = list(sub.warnings)
 
-    program = build_program(sub, spec.graded)
+    program = build_program(sub, spec.graded, spec.aliases)
     present = [n for n in spec.graded if n in program.defined]
     missing = [n for n in spec.graded if n not in program.defined]
     log(f"graded names: {len(present)} of {len(spec.graded)} defined"

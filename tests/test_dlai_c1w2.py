@@ -136,3 +136,15 @@ def test_wrong_submissions_lose_points_for_their_mistake(batch, name):
         assert "\x1b[" not in failed[test] and "\r" not in failed[test]
     for output in failed.values():
         assert "graded cells run on their own" not in output  # the real cause, not the generic hint
+
+
+def test_submit_accepts_the_older_eras_name(tmp_path):
+    """`grader submit` finds graded names through their aliases, as grading does."""
+    from grader.config import load_course
+    from grader.submit import submit
+
+    lines: list[str] = []
+    report = submit(SUBMISSIONS / "right_2022_mycallback.py", load_course(EXAMPLE / "autograder.toml"),
+                    out=tmp_path, assignment="c1w2_callbacks", run_checks=False, log=lines.append)
+    assert report.ok, report.warnings
+    assert any("4 of 4 defined" in line for line in lines), lines
