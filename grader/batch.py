@@ -6,8 +6,13 @@ of TensorFlow or of the grader itself on one submission costs that submission's 
 score, never the batch. That process writes the submission's files atomically
 (:mod:`grader.results`), ``results.json`` last; the batch then rewrites ``grades.csv``.
 Re-running on the same output folder skips every submission whose ``results.json``
-exists (``--force`` regrades). When the runner dies without writing a result, the batch
-writes an ``error`` row itself.
+exists (``--force`` regrades), except rows whose status is ``grader-error`` (the grader,
+not the student, failed on them): those are always graded again. When the runner dies
+without writing a result, the batch writes an ``error`` row itself.
+
+Before anything is graded, :func:`check_data` looks up the data the assignments' suites
+need (the ``load_*`` datasets they call, the ``data`` files their entries declare): a
+missing dataset stops the batch with the lookup's message, before any student is graded.
 
 Where the submissions are graded is a :class:`Backend`: :class:`LocalSlots` (``--jobs``
 warm parents on this machine) or :class:`grader.cluster.ClusterBackend` (``--cluster``:
@@ -29,7 +34,7 @@ from typing import Protocol
 
 from .config import Course
 from .device import DeviceChoice, split_cores
-from .grading import SubmissionResult, _safe_name
+from .grading import GRADER_ERROR, SubmissionResult, _safe_name, grader_error_message
 from .manual import write_review
 from .results import atomic_write, gradebook_csv, load_full, write_submission
 from .warm import WarmParent
@@ -109,18 +114,22 @@ def grade_batch(
     ``jobs`` local slots (:mod:`grader.cluster`); planning, resuming, the rows, grades.csv
     and the review files are the same either way.
     """
-    out.mkdir(parents=True, exist_ok=True)
     work = plan(discover(paths, exclude=[out]))
     limits = limits or {}
     results: dict[str, SubmissionResult] = {}
     todo = []
     for job in work:
         done = None if force else load_full(out / job.name)
+        if done is not None and done.status == GRADER_ERROR:
+            log(f"{job.name}: the grader failed on it last time, graded again")
+            done = None
         if done is not None:
             results[job.name] = done
             log(f"{job.name}: already graded, skipped (use --force to regrade)")
         else:
             todo.append(job)
+    check_data(course, assignment, todo)  # DatasetNotFound / ConfigError before any grading
+    out.mkdir(parents=True, exist_ok=True)
     backend: Backend
     if cluster is None:
         backend = LocalSlots(paths, course, out, assignment, device, jobs, limits)
@@ -137,7 +146,8 @@ def grade_batch(
             if isinstance(outcome, SubmissionResult):
                 result = outcome
             else:  # one row per submission whatever happens
-                result = error_result(job, assignment, "error", f"the grader failed: {outcome}", backend.device_name)
+                result = error_result(job, assignment, GRADER_ERROR, grader_error_message(), backend.device_name)
+                result.grader_errors = [f"the grader failed: {type(outcome).__name__}: {outcome}"]
                 write_submission(result, out / job.name)
             results[job.name] = result
             atomic_write(out / "grades.csv", gradebook_csv(list(results.values())))
@@ -149,6 +159,84 @@ def grade_batch(
     atomic_write(out / "grades.csv", gradebook_csv(list(results.values())))
     write_review(list(results.values()), out)  # <out>/manual/<question>.md + points.csv for the instructor
     return [results[j.name] for j in work]
+
+
+def _dataset_loaders() -> dict[str, Callable[[], object]]:
+    """``grader.datasets``' loaders by name: ``load_mnist``, ``load_fashion_mnist``, ..."""
+    from . import datasets
+
+    return {name: getattr(datasets, name) for name in dir(datasets)
+            if name.startswith("load_") and callable(getattr(datasets, name))}
+
+
+def suite_datasets(suite: Path, loaders: Iterable[str]) -> list[str]:
+    """The dataset loaders (``load_mnist``...) that ``suite`` and the modules of its own
+    folder it imports name: read from their source, nothing imported or run."""
+    import ast
+
+    wanted, found, seen = set(loaders), [], set()
+    pending = [suite]
+    while pending:
+        path = pending.pop()
+        if path in seen or not path.is_file():
+            continue
+        seen.add(path)
+        try:
+            tree = ast.parse(path.read_text("utf-8"))
+        except (OSError, SyntaxError, UnicodeDecodeError):
+            continue
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Name):
+                names = [node.id]
+            elif isinstance(node, ast.Attribute):
+                names = [node.attr]
+            elif isinstance(node, ast.ImportFrom):
+                names = [a.name for a in node.names]
+                if node.module and node.level == 0:
+                    pending.append(suite.parent / (node.module.split(".")[0] + ".py"))
+            elif isinstance(node, ast.Import):
+                pending += [suite.parent / (a.name.split(".")[0] + ".py") for a in node.names]
+            found += [n for n in names if n in wanted and n not in found]
+    return found
+
+
+def check_data(course: Course, assignment: str | None, todo: list[Job]) -> None:
+    """Look up, once and before anything is graded, the data the suites of the batch's
+    assignments need: raise :class:`grader.datasets.DatasetNotFound` (or ``DatasetCorrupt``)
+    for a dataset a suite loads, :class:`grader.config.ConfigError` for a declared data file,
+    when it is missing. Without this, every submission would be graded with those checks
+    failing as grader errors."""
+    from .grading import course_data, infer_assignment
+    from .notebook import SubmissionUnreadable, read_submission
+
+    names: set[str] = set()
+    for job in todo:
+        if assignment is not None:
+            names.add(assignment)
+            break
+        try:
+            sub = read_submission(job.path)
+        except SubmissionUnreadable:
+            sub = None
+        inferred = infer_assignment(sub, job.path, course)
+        if inferred is not None:
+            names.add(inferred)
+    loaders = _dataset_loaders()
+    for name in sorted(names):
+        spec = course.assignment(name)
+        course_data(course, spec)
+        suite = spec.suite
+        if not suite.is_file():
+            from .release import public_suite_path
+
+            suite = public_suite_path(course, spec)
+        for loader in suite_datasets(suite, loaders):
+            load = loaders[loader]
+            load()
+            clear = getattr(load, "cache_clear", None)
+            if clear is not None:  # the batch process keeps none of it: the runners load their own
+                clear()
 
 
 Outcome = tuple[Job, "SubmissionResult | BaseException"]

@@ -94,6 +94,12 @@ def cmd_grade(args: argparse.Namespace, course: Course) -> int:
     devices = ", ".join(sorted({r.device for r in results})) or device.name
     print(f"\n{len(results)} submission(s) on {devices} in {time.perf_counter() - start:.1f} s; "
           f"results in {out}/<submission>/results.json, gradebook {out / 'grades.csv'}")
+    failed = [r.submission for r in results if r.status == "grader-error"]
+    if failed:  # the grader's fault, not the students': say so, and exit non-zero
+        print(f"grader: {len(failed)} submission(s) with a grader error (the grader or its suite failed, not the "
+              f"student): {', '.join(failed)}; details in {out}/<submission>/result.full.json; "
+              "run the same command again to regrade them", file=sys.stderr)
+        return 3
     return 0
 
 

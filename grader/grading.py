@@ -21,11 +21,21 @@ from .config import Assignment, ConfigError, Course, Limits, load_course
 from .extract import build_program
 from .manual import collect_answers
 from .notebook import SubmissionFile, SubmissionUnreadable, read_submission
-from .plugin import GradingPlugin, TestOutcome
+from .plugin import GRADER_ERROR_MESSAGE, GradingPlugin, TestOutcome
 from .sandbox import Isolation, Sandbox, WorkerLost
 from .submission import Submission, clean_output
 
-STATUSES = ("ok", "error", "timeout", "memory")
+STATUSES = ("ok", "error", "timeout", "memory", "grader-error")
+# a row the grader itself failed on (its suite's code raised, a dataset is missing): not the
+# student's verdict, regraded when the batch is resumed, and `grader grade` exits 3
+GRADER_ERROR = "grader-error"
+
+
+def grader_error_message(checks: list[str] | None = None) -> str:
+    """The row's message for a student when the grader failed on it: no exception, no path."""
+    which = f" ({', '.join(checks)})" if checks else ""
+    return (f"The grader could not run {'every check' if not checks else 'some checks'} of this submission{which}; "
+            "this is not your mistake and your instructor has been told. This score is not final.")
 
 
 @dataclass
@@ -34,11 +44,12 @@ class TestResult:
     title: str
     score: float
     max_score: float
-    status: str  # passed | failed
+    status: str  # passed | failed | grader-error
     output: str
     hidden: bool
     target: str | None
     seconds: float = 0.0
+    detail: str = ""  # grader-error: the exception and where, for the instructor only
 
 
 @dataclass
@@ -46,7 +57,7 @@ class SubmissionResult:
     submission: str  # the submission's name (file stem)
     path: str
     assignment: str | None
-    status: str  # ok | error | timeout | memory
+    status: str  # ok | error | timeout | memory | grader-error
     message: str  # why the status is not ok, for instructor and student
     score: float
     max_score: float
@@ -60,6 +71,7 @@ class SubmissionResult:
     worker_output: str = ""
     feedback: list[dict] = field(default_factory=list)  # pictures/tables for feedback.html
     attempts: int = 1  # times it was started: a cluster retries one whose Dask worker died
+    grader_errors: list[str] = field(default_factory=list)  # grader-error: the details, instructor only
 
     @property
     def pending_points(self) -> float:
@@ -242,8 +254,9 @@ def _result(path: Path, spec: Assignment, sub: SubmissionFile | None, program: A
     for o in outcomes.values():
         tests[o.name] = TestResult(
             name=o.name, title=o.title, score=o.points if o.passed else 0.0, max_score=o.points,
-            status="passed" if o.passed else "failed", output=o.message, hidden=o.hidden,
-            target=o.target, seconds=round(o.seconds, 3),
+            status="passed" if o.passed else (GRADER_ERROR if o.grader_error else "failed"),
+            output=GRADER_ERROR_MESSAGE if o.grader_error else o.message, hidden=o.hidden,
+            target=o.target, seconds=round(o.seconds, 3), detail=o.grader_error or "",
         )
     box: Sandbox | None = holder.get("sandbox")
     status, message = "ok", ""
@@ -264,6 +277,11 @@ def _result(path: Path, spec: Assignment, sub: SubmissionFile | None, program: A
         kind, text = reason
         status = kind if kind in STATUSES else "error"
         message = text if text.startswith(("Not graded", "your code")) else f"your code {text}"
+    failed = [o for o in outcomes.values() if o.grader_error and not o.passed]
+    grader_errors = [f"{o.name}: {o.grader_error}" for o in failed]
+    if failed:  # the grader's fault outranks any verdict: the row is regraded on resume
+        status = GRADER_ERROR
+        message = grader_error_message([o.title for o in failed if not o.hidden]) + (f" {message}" if message else "")
     problems = list(program.problems) if program is not None else []
     if sub is not None:
         problems = list(sub.warnings) + problems
@@ -290,6 +308,7 @@ def _result(path: Path, spec: Assignment, sub: SubmissionFile | None, program: A
         [{"name": q.name, "points": q.points, "prompt": q.prompt, "answer": ""} for q in spec.manual],
         sandbox=box.report if box is not None else {},
         worker_output=clean_output(box.output) if box is not None else "",
+        grader_errors=grader_errors,
     )
 
 

@@ -33,6 +33,14 @@ class TestOutcome:
     message: str = ""
     seconds: float = 0.0
     crashed: str | None = None  # WorkerLost status when the worker died during this test
+    # the grader's own fault (an exception of the suite's code, a missing dataset): the
+    # full detail, for the instructor only; the student reads GRADER_ERROR_MESSAGE
+    grader_error: str | None = None
+
+
+# what a student reads for a check the grader itself could not run: no exception text, no path
+GRADER_ERROR_MESSAGE = ("The grader could not run this check; this is not your mistake and your "
+                        "instructor has been told.")
 
 
 def _marker_value(item: pytest.Item, name: str, default: Any) -> Any:
@@ -40,6 +48,26 @@ def _marker_value(item: pytest.Item, name: str, default: Any) -> Any:
     if marker is None:
         return default
     return marker.args[0] if marker.args else True
+
+
+def is_grader_error(excinfo: pytest.ExceptionInfo) -> bool:
+    """Whether a test's exception is the grader's fault rather than a verdict on the student's
+    code: anything but a failed check (``CheckFailed``, which includes the student's code
+    raising, ``SubmissionError``; a plain ``assert``; ``pytest.fail``) or a lost worker.
+    A ``GraderError`` (a probe's own exception), a missing dataset or a bug in a check is."""
+    exc = excinfo.value
+    return not isinstance(exc, (WorkerLost, AssertionError, pytest.fail.Exception, pytest.skip.Exception))
+
+
+def grader_error_detail(excinfo: pytest.ExceptionInfo) -> str:
+    """The full story of a grader error, for the instructor: the exception and where in the
+    suite (or the grader) it was raised."""
+    try:
+        where = str(excinfo.getrepr(style="short", chain=True))
+    except Exception:  # noqa: BLE001 - the exception's own text is enough then
+        where = ""
+    head = f"{type(excinfo.value).__name__}: {excinfo.value}"
+    return (head + ("\n" + where[-4000:] if where else "")).strip()
 
 
 def student_message(excinfo: pytest.ExceptionInfo) -> tuple[str, str | None]:
@@ -54,7 +82,9 @@ def student_message(excinfo: pytest.ExceptionInfo) -> tuple[str, str | None]:
         # pytest appends its own introspection after the author's message: keep the message
         head = text.split("\nassert ", 1)[0].split("\nAssertionError", 1)[0]
         return (head.strip() or "a check failed"), None
-    return f"The grader could not check this ({type(exc).__name__}: {exc}).", None
+    if isinstance(exc, pytest.fail.Exception):
+        return (str(getattr(exc, "msg", "")) or "a check failed"), None
+    return GRADER_ERROR_MESSAGE, None
 
 
 class GradingPlugin:
@@ -113,9 +143,13 @@ class GradingPlugin:
             record.seconds += call.duration
             if report.passed:
                 record.passed = True
+            elif report.skipped:
+                record.message = "skipped"
             elif call.excinfo is not None:
                 record.passed = False
                 record.message, record.crashed = student_message(call.excinfo)
+                if is_grader_error(call.excinfo):
+                    record.grader_error = grader_error_detail(call.excinfo)
         elif report.when == "setup" and report.skipped:
             record.message = "skipped"
 

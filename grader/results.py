@@ -17,7 +17,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from .grading import SubmissionResult
+from .grading import GRADER_ERROR, SubmissionResult
 
 RESULTS = "results.json"
 FULL = "result.full.json"  # everything, for the instructor and for resuming
@@ -48,13 +48,20 @@ def gradescope(result: SubmissionResult) -> dict:
     ``extra_data`` is, in Gradescope's specification, "optional extra data to be stored"
     with the result: here status, assignment, device, max_score, pending manual points and
     the worker's sandbox report.
+
+    Visibility: each test carries its own (``visible``, or ``after_published`` for a hidden
+    check); the top-level ``output`` is ``visible`` and so holds only what is visible now
+    (:func:`visible_output`): no hidden check's title, result or points. A test's
+    ``status`` is ``passed`` or ``failed`` (the only values Gradescope knows): a check the
+    grader itself could not run is ``failed`` with a neutral message; its detail stays in
+    result.full.json, and ``extra_data.status`` is ``grader-error``.
     """
     tests = [
         {
             "name": t.title if t.title != t.name else t.name,
             "score": t.score,
             "max_score": t.max_score,
-            "status": t.status,
+            "status": "passed" if t.status == "passed" else "failed",
             "output": t.output,
             "visibility": "after_published" if t.hidden else "visible",
         }
@@ -68,7 +75,7 @@ def gradescope(result: SubmissionResult) -> dict:
             "output": "Pending manual review." + ("" if q["answer"] else " No answer was found."),
             "visibility": "visible",
         })
-    output = summary(result, hidden=False)
+    output = visible_output(result)
     return {
         "score": result.score,
         "execution_time": result.execution_time,
@@ -101,11 +108,17 @@ def xml_text(text: str) -> str:
 
 
 def junit_xml(result: SubmissionResult) -> str:
-    """JUnit XML: testsuites > testsuite > testcase (> failure | error); counts match the elements."""
-    failures = sum(1 for t in result.tests.values() if t.status != "passed")
-    errors = 0 if result.status == "ok" else 1
+    """JUnit XML: testsuites > testsuite > testcase (> failure | error); counts match the elements.
+
+    A check that failed is a ``<failure>``; a check the grader itself could not run
+    (``grader-error``) is an ``<error type="grader-error">`` with the detail, as is a row
+    whose status is not ``ok`` (one extra test case, "submission status")."""
+    failures = sum(1 for t in result.tests.values() if t.status not in ("passed", GRADER_ERROR))
+    check_errors = sum(1 for t in result.tests.values() if t.status == GRADER_ERROR)
+    row_error = 0 if result.status == "ok" else 1
+    errors = check_errors + row_error
     classname = xml_text(f"{result.assignment}.{result.submission}")
-    attrs = {"tests": str(len(result.tests) + errors), "failures": str(failures), "errors": str(errors),
+    attrs = {"tests": str(len(result.tests) + row_error), "failures": str(failures), "errors": str(errors),
              "time": f"{result.execution_time:.3f}"}
     root = ET.Element("testsuites", dict(attrs))
     suite = ET.SubElement(root, "testsuite", {"name": xml_text(f"{result.assignment}:{result.submission}"), **attrs})
@@ -114,15 +127,20 @@ def junit_xml(result: SubmissionResult) -> str:
         props = ET.SubElement(case, "properties")
         ET.SubElement(props, "property", {"name": "points", "value": f"{t.max_score:g}"})
         ET.SubElement(props, "property", {"name": "score", "value": f"{t.score:g}"})
-        if t.status != "passed":
+        if t.status == GRADER_ERROR:
+            error = ET.SubElement(case, "error", {"message": xml_text(t.detail.split("\n", 1)[0][:500]),
+                                                  "type": GRADER_ERROR})
+            error.text = xml_text(t.detail)
+        elif t.status != "passed":
             failure = ET.SubElement(case, "failure", {"message": xml_text(t.output[:500])})
             failure.text = xml_text(t.output)
-    if errors:
+    if row_error:
+        text = "\n".join([f"{result.status}: {result.message}", *result.grader_errors])
         case = ET.SubElement(suite, "testcase", {"classname": classname, "name": "submission status", "time": "0.000"})
         error = ET.SubElement(case, "error", {"message": xml_text(f"{result.status}: {result.message}"[:500]), "type": result.status})
-        error.text = xml_text(f"{result.status}: {result.message}")
+        error.text = xml_text(text)
         out = ET.SubElement(suite, "system-err")
-        out.text = xml_text(f"{result.status}: {result.message}")
+        out.text = xml_text(text)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
@@ -165,11 +183,42 @@ def summary(result: SubmissionResult, hidden: bool = True, public_only: bool = F
     for problem in result.problems:
         lines.append(f"  ! {problem}")
     for t in result.tests.values():
-        mark = "PASS" if t.status == "passed" else "FAIL"
+        mark = {"passed": "PASS", GRADER_ERROR: "ERROR"}.get(t.status, "FAIL")
         lines.append(f"  [{mark}] {t.score:g}/{t.max_score:g}  {t.title}{'  (hidden)' if t.hidden else ''}")
         if t.status != "passed" and t.output and (hidden or not t.hidden):
             for line in t.output.splitlines()[:12]:
                 lines.append(f"         {line}")
+    if hidden and result.grader_errors:  # the instructor's copy: what the grader failed on, in full
+        lines.append("  grader errors (not the student's fault; `grader grade` on the same folder regrades this row):")
+        for detail in result.grader_errors:
+            lines += [f"    {line}" for line in detail.splitlines()[:40]]
+    return "\n".join(lines) + "\n"
+
+
+def visible_output(result: SubmissionResult) -> str:
+    """results.json's top-level ``output`` (visible now): the row's status and messages and
+    the visible checks only; hidden checks are counted, never named or scored, here; each
+    appears in its own test, with its own visibility."""
+    shown = [t for t in result.tests.values() if not t.hidden]
+    hidden = [t for t in result.tests.values() if t.hidden]
+    score, max_score = sum(t.score for t in shown), sum(t.max_score for t in shown)
+    lines = [f"{result.submission}: {result.assignment or '?'}  visible checks {score:g}/{max_score:g}  "
+             f"status {result.status}  device {result.device}"]
+    if hidden:
+        points = sum(t.max_score for t in hidden)
+        lines.append(f"  {len(hidden)} hidden check{'' if len(hidden) == 1 else 's'} ({points:g} point"
+                     f"{'' if points == 1 else 's'}) shown once grades are published")
+    if result.pending_points:
+        lines.append(f"  + {result.pending_points:g} points of explanation questions pending manual review")
+    if result.message:
+        lines.append(f"  ! {result.message}")
+    for problem in result.problems:
+        lines.append(f"  ! {problem}")
+    for t in shown:
+        mark = "PASS" if t.status == "passed" else "FAIL"
+        lines.append(f"  [{mark}] {t.score:g}/{t.max_score:g}  {t.title}")
+        if t.status != "passed" and t.output:
+            lines += [f"         {line}" for line in t.output.splitlines()[:12]]
     return "\n".join(lines) + "\n"
 
 

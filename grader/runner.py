@@ -22,7 +22,7 @@ def run(request: dict[str, Any]) -> int:
     # first, while nothing of the grading is in memory: the worker's template
     with prefork.worker_template():
         from .config import load_course
-        from .grading import SubmissionResult, grade_file
+        from .grading import GRADER_ERROR, SubmissionResult, grade_file, grader_error_message
         from .results import write_submission
 
         out = Path(request["out"])
@@ -34,10 +34,12 @@ def run(request: dict[str, Any]) -> int:
                 gpu_index=request.get("gpu_index"), hide=tuple(request.get("hide") or ()),
             )
         except Exception as exc:  # noqa: BLE001 - the row must exist
+            # the grader's own failure (a suite that cannot load, a missing data file): a
+            # grader-error row, regraded on resume; the detail is for the instructor only
             result = SubmissionResult(request.get("name", Path(request["path"]).stem), request["path"],
-                                      request.get("assignment"), "error",
-                                      f"the grader failed: {type(exc).__name__}: {exc}",
-                                      0.0, 0.0, device=request["device"])
+                                      request.get("assignment"), GRADER_ERROR, grader_error_message(),
+                                      0.0, 0.0, device=request["device"],
+                                      grader_errors=[f"the grader failed: {type(exc).__name__}: {exc}"])
         result.submission = request.get("name", result.submission)
         write_submission(result, out)
         return 0
