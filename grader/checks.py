@@ -70,18 +70,25 @@ def _explain(found: Any, mistakes: Mistakes, hint: str, rtol: float = 1e-6, atol
     return f" {hint}" if hint else ""
 
 
-def expect_equal(found: Any, expected: Any, what: str, mistakes: Mistakes = (), hint: str = "") -> None:
+def _wrong(what: str, expected: Any, found: Any, reveal: bool) -> str:
+    if reveal:
+        return f"{what}: expected {show(expected)}, found {show(found)}."
+    return f"{what}: {show(found)} is not right."
+
+
+def expect_equal(found: Any, expected: Any, what: str, mistakes: Mistakes = (), hint: str = "",
+                 reveal: bool = True) -> None:
     """Exact equality of plain data (ints, strings, tuples, lists...).
 
     Integers compare equal to integral floats (``24 == 24.0``) but booleans never pass for
-    numbers: ``True`` is not ``1`` for a parameter count.
+    numbers: ``True`` is not ``1`` for a parameter count. ``reveal=False`` leaves the
+    expected value out of the message (a public check on a graded constant or count must
+    not hand out the answer): the student reads what was found, the likely mistake or
+    ``hint``.
     """
     ok = _same(found, expected, 0.0, 0.0) if _is_number(expected) else _plain_equal(found, expected)
     if not ok:
-        raise CheckFailed(
-            f"{what}: expected {show(expected)}, found {show(found)}."
-            + _explain(found, mistakes, hint, 0.0, 0.0)
-        )
+        raise CheckFailed(_wrong(what, expected, found, reveal) + _explain(found, mistakes, hint, 0.0, 0.0))
 
 
 def _plain_equal(found: Any, expected: Any) -> bool:
@@ -114,12 +121,13 @@ def expect_close(
     atol: float = 1e-6,
     mistakes: Mistakes = (),
     hint: str = "",
+    reveal: bool = True,
 ) -> None:
-    """A real number close to ``expected``."""
+    """A real number close to ``expected``; ``reveal=False`` as in :func:`expect_equal`."""
     value = expect_number(found, what)
     if not math.isclose(value, float(expected), rel_tol=rtol, abs_tol=atol):
         raise CheckFailed(
-            f"{what}: expected {show(float(expected))}, found {show(value)}."
+            _wrong(what, float(expected), value, reveal)
             + _explain(value, mistakes, hint, max(rtol, 1e-9), max(atol, 1e-9))
         )
 

@@ -66,9 +66,9 @@ WRONG = {
         "test_predicted_labels_small": ["dtype is float64", "integers"],
     }),
     "wrong_no_biases.py": (9, {
-        "test_dense_param_count_logistic": ["expected 7850, found 7840", "bias"],
+        "test_dense_param_count_logistic": ["dense_param_count(784, 10): 7840 is not right", "bias"],
         "test_dense_param_count_random": ["bias"],
-        "test_conv2d_param_count_lesson": ["expected 208, found 200", "biases"],
+        "test_conv2d_param_count_lesson": ["conv2d_param_count(1, 8, 5): 200 is not right", "biases"],
         "test_conv2d_param_count_random": ["biases"],
         "test_logistic_regression_weights": ["bias"],
         "test_two_layer_weights": ["biases"],
@@ -77,18 +77,18 @@ WRONG = {
         "test_second_conv_weights": ["biases"],
     }),
     "wrong_same_padding.py": (14, {
-        "test_conv_output_size_mnist": ["conv_output_size(28, 5): expected 24, found 28", "padding='same'"],
+        "test_conv_output_size_mnist": ["conv_output_size(28, 5): 28 is not right", "padding='same'"],
         "test_conv_output_size_random": ["padding='same'"],
         "test_conv_model_weights": ["24x24"],
-        "test_flattened_features": ["found 3136", "28 -> 26 -> 13 -> 11 -> 5"],
+        "test_flattened_features": ["FLATTENED_FEATURES: 3136 is not right", "28 -> 26 -> 13 -> 11 -> 5"],
     }),
     "wrong_pool_ceil.py": (15, {
-        "test_pool_output_size_examples": ["pool_output_size(13): expected 6, found 7", "rounded up"],
+        "test_pool_output_size_examples": ["pool_output_size(13): 7 is not right", "rounded up"],
         "test_pool_output_size_random": ["rounded up"],
-        "test_flattened_features": ["found 2304", "rounds down"],
+        "test_flattened_features": ["FLATTENED_FEATURES: 2304 is not right", "rounds down"],
     }),
     "wrong_ignores_channels.py": (15, {
-        "test_conv2d_param_count_lesson": ["expected 3216, found 416", "EVERY one of the 8 input channels"],
+        "test_conv2d_param_count_lesson": ["conv2d_param_count(8, 16, 5): 416 is not right", "EVERY one of the 8 input channels"],
         "test_conv2d_param_count_random": ["input channels"],
         "test_second_conv_weights": ["in_channels"],
     }),
@@ -106,7 +106,7 @@ WRONG = {
     "wrong_percentage_untagged.ipynb": (15, {
         "test_accuracy_small": ["percentage"],
         "test_accuracy_random": ["percentage"],
-        "test_first_conv_weights": ["expected 208, found 200", "biases"],
+        "test_first_conv_weights": ["FIRST_CONV_WEIGHTS: 200 is not right", "biases"],
     }),
 }
 
@@ -168,3 +168,27 @@ def test_blank_student_notebook_gets_zero(tmp_path):
     result = grade_file(stub, assignment=ASSIGNMENT, course=course(), device="cpu")
     assert result.score == 0
     assert result.max_score == MAX_SCORE
+
+
+def test_public_checks_do_not_give_the_weight_counts_away(tmp_path):
+    """`grader check` shows public messages before submission: with every weight-count
+    constant set to 1, it says why each is wrong but never prints the expected count."""
+    import subprocess
+    import sys
+
+    source = (SUBMISSIONS / "correct_vectorized.py").read_text()
+    answers = {"LOGISTIC_REGRESSION_WEIGHTS": 7850, "TWO_LAYER_WEIGHTS": 101770, "FIRST_CONV_WEIGHTS": 208,
+               "CONV_MODEL_WEIGHTS": 46298, "SECOND_CONV_WEIGHTS": 3216, "FLATTENED_FEATURES": 1600}
+    for name, value in answers.items():
+        assert f"{name} = {value}\n" in source
+        source = source.replace(f"{name} = {value}\n", f"{name} = 1\n")
+    sub = tmp_path / "ones_01_keras_basics.py"
+    sub.write_text(source)
+    proc = subprocess.run([sys.executable, "-m", "grader.cli", "--config", str(ROOT / "autograder.toml"), "check",
+                           str(sub), "--assignment", ASSIGNMENT], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    for name in answers:
+        assert f"{name}: 1 is not right." in proc.stdout
+    shown = proc.stdout + proc.stderr
+    for value in answers.values():
+        assert str(value) not in shown, (value, shown)

@@ -2,8 +2,10 @@
 
 Every expected count or size is what Keras itself computes on layers and models built
 here, on the trusted side (``count_params()``, ``compute_output_shape``), never a number
-typed in. Public tests give the student worked examples with named mistakes; hidden tests
-draw random cases (any number of classes, ties, odd sizes) so that hard-coded answers fail.
+typed in. Public tests name the likely mistake and say how to recompute a count or size,
+never the expected number (``reveal=False``: ``grader check`` shows them before
+submission); hidden tests draw random cases (any number of classes, ties, odd sizes) so
+that hard-coded answers fail.
 """
 
 from __future__ import annotations
@@ -267,8 +269,9 @@ def test_dense_param_count_logistic(submission):
     for n, u in [(784, 10), (784, 128)]:
         expected = keras_dense_params(n, u)
         found = submission.call("dense_param_count", n, u)
-        expect_equal(found, expected, what=f"dense_param_count({n}, {u}) (Keras counts {expected})",
-                     mistakes=dense_mistakes(n, u))
+        expect_equal(found, expected, what=f"dense_param_count({n}, {u})", mistakes=dense_mistakes(n, u),
+                     reveal=False, hint=f"Keras counts, for Dense({u}) on {n} inputs, one weight per (input, unit) "
+                     "pair and one bias per unit")
 
 
 @pytest.mark.hidden
@@ -290,8 +293,9 @@ def test_conv2d_param_count_lesson(submission):
     for c, f, k in [(1, 8, 5), (8, 16, 5)]:
         expected = keras_conv2d_params(c, f, k)
         found = submission.call("conv2d_param_count", c, f, k)
-        expect_equal(found, expected, what=f"conv2d_param_count({c}, {f}, {k}) (Keras counts {expected})",
-                     mistakes=conv2d_mistakes(c, f, k))
+        expect_equal(found, expected, what=f"conv2d_param_count({c}, {f}, {k})", mistakes=conv2d_mistakes(c, f, k),
+                     reveal=False, hint=f"Keras counts, for each of the {f} filters, a {k}x{k} window on each of "
+                     f"the {c} input channel(s), plus one bias")
 
 
 @pytest.mark.hidden
@@ -317,7 +321,8 @@ def test_conv_output_size_mnist(submission):
         expected = keras_conv_output(size, k)
         found = submission.call("conv_output_size", size, k)
         expect_equal(found, expected, what=f"conv_output_size({size}, {k})",
-                     mistakes=conv_output_mistakes(size, k))
+                     mistakes=conv_output_mistakes(size, k), reveal=False,
+                     hint=f"count the positions a {k}-wide window fits in {size} pixels (valid padding)")
 
 
 @pytest.mark.hidden
@@ -342,7 +347,8 @@ def test_pool_output_size_examples(submission):
         expected = keras_pool_output(size, p)
         found = submission.call("pool_output_size", *args)
         shown = ", ".join(str(a) for a in args)
-        expect_equal(found, expected, what=f"pool_output_size({shown})", mistakes=pool_output_mistakes(size, p))
+        expect_equal(found, expected, what=f"pool_output_size({shown})", mistakes=pool_output_mistakes(size, p),
+                     reveal=False, hint=f"count the complete {p}x{p} blocks along {size} pixels")
 
 
 @pytest.mark.hidden
@@ -363,9 +369,10 @@ def test_pool_output_size_random(submission, rng):
 # --------------------------------------------------------------------------- the lesson's constants
 
 
-def expect_count(found, expected: int, name: str, mistakes: list) -> None:
+def expect_count(found, expected: int, name: str, mistakes: list, hint: str) -> None:
+    """A public check of a graded constant: why it is wrong, never the number (reveal=False)."""
     expect(found is not Ellipsis, f"{name} is still `...`: replace it with the number.")
-    expect_equal(found, expected, what=name, mistakes=mistakes)
+    expect_equal(found, expected, what=name, mistakes=mistakes, hint=hint, reveal=False)
 
 
 @pytest.mark.points(1)
@@ -374,7 +381,8 @@ def test_logistic_regression_weights(submission):
     """LOGISTIC_REGRESSION_WEIGHTS: Dense(10) on 784 pixels"""
     expected = lesson_models()["logistic"].count_params()
     expect_count(submission.value("LOGISTIC_REGRESSION_WEIGHTS"), expected, "LOGISTIC_REGRESSION_WEIGHTS",
-                 dense_mistakes(784, 10))
+                 dense_mistakes(784, 10), "recount Dense(10) on the 784 pixels: one weight per (pixel, unit) pair "
+                 "and one bias per unit")
 
 
 @pytest.mark.points(1)
@@ -388,7 +396,9 @@ def test_two_layer_weights(submission):
         (hidden, "that is the hidden layer only; add the Dense(10) output layer"),
         (output, "that is the output layer only; add the Dense(128) hidden layer"),
     ]
-    expect_count(submission.value("TWO_LAYER_WEIGHTS"), model.count_params(), "TWO_LAYER_WEIGHTS", mistakes)
+    expect_count(submission.value("TWO_LAYER_WEIGHTS"), model.count_params(), "TWO_LAYER_WEIGHTS", mistakes,
+                 "add up both layers: Dense(128) on the 784 pixels, then Dense(10) on the 128 outputs, each with "
+                 "one weight per (input, unit) pair and one bias per unit")
 
 
 @pytest.mark.points(1)
@@ -396,7 +406,8 @@ def test_two_layer_weights(submission):
 def test_first_conv_weights(submission):
     """FIRST_CONV_WEIGHTS: Conv2D(8, 5) on a one-channel image"""
     expected = lesson_models()["conv"].layers[0].count_params()
-    expect_count(submission.value("FIRST_CONV_WEIGHTS"), expected, "FIRST_CONV_WEIGHTS", conv2d_mistakes(1, 8, 5))
+    expect_count(submission.value("FIRST_CONV_WEIGHTS"), expected, "FIRST_CONV_WEIGHTS", conv2d_mistakes(1, 8, 5),
+                 "recount Conv2D(8, 5) on one channel: each filter has a 5x5 window and one bias")
 
 
 @pytest.mark.points(1)
@@ -415,7 +426,9 @@ def test_conv_model_weights(submission):
         (conv + 784 * 10 + 10, "the Dense layer sees the flattened OUTPUT of the convolution (24 x 24 x 8), "
          "not the 784 pixels"),
     ]
-    expect_count(submission.value("CONV_MODEL_WEIGHTS"), model.count_params(), "CONV_MODEL_WEIGHTS", mistakes)
+    expect_count(submission.value("CONV_MODEL_WEIGHTS"), model.count_params(), "CONV_MODEL_WEIGHTS", mistakes,
+                 "add the convolution's weights to those of the Dense(10), which sees every number Flatten outputs "
+                 "(the convolution's output size x its 8 channels), plus the biases")
 
 
 @pytest.mark.points(1)
@@ -426,7 +439,9 @@ def test_second_conv_weights(submission):
     mistakes = conv2d_mistakes(8, 16, 5) + [
         (lesson_models()["two_conv"].count_params(), "that counts both convolutions; give the second one only"),
     ]
-    expect_count(submission.value("SECOND_CONV_WEIGHTS"), expected, "SECOND_CONV_WEIGHTS", mistakes)
+    expect_count(submission.value("SECOND_CONV_WEIGHTS"), expected, "SECOND_CONV_WEIGHTS", mistakes,
+                 "recount Conv2D(16, 5) on the 8 channels the first convolution outputs: a 5x5 window on every "
+                 "input channel per filter, plus one bias per filter")
 
 
 @pytest.mark.points(1)
@@ -441,4 +456,6 @@ def test_flattened_features(submission):
         (5 * 5 * 64 * 64, "the last convolution has 64 output channels; multiply by 64 once"),
         (24 * 24 * 64, "don't forget the two MaxPooling2D layers: each halves the size (rounding down)"),
     ]
-    expect_count(submission.value("FLATTENED_FEATURES"), expected, "FLATTENED_FEATURES", mistakes)
+    expect_count(submission.value("FLATTENED_FEATURES"), expected, "FLATTENED_FEATURES", mistakes,
+                 "follow the image size through the layers (a 3x3 convolution with valid padding shrinks it by 2, "
+                 "MaxPooling2D halves it, rounding down), then multiply by the channels of the last convolution")
