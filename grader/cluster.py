@@ -48,7 +48,7 @@ from typing import Any
 from .batch import Job, Outcome, _run_one, error_result
 from .config import Course, load_course
 from .device import DeviceChoice, count_gpus, split_cores
-from .grading import SubmissionResult, _safe_name
+from .grading import GRADER_ERROR, SubmissionResult, _safe_name, grader_error_message
 from .results import FULL, RESULTS, atomic_write, gradescope, write_submission
 from .warm import WarmParent
 
@@ -242,9 +242,9 @@ class ClusterBackend:
         except CancelledError as exc:  # the scheduler went away: nothing to write, resume later
             raise ClusterError(f"lost the Dask scheduler at {self.address} ({exc}); the submissions not graded "
                                "yet are graded by the same command run again") from None
-        except Exception as exc:  # noqa: BLE001 - the task failed on its retry too: an error row
-            result = error_result(job, self.assignment, "error",
-                                  f"the grader failed on the cluster: {type(exc).__name__}: {exc}", self.device_name)
+        except Exception as exc:  # noqa: BLE001 - the task failed on its retry too: a grader-error row
+            result = error_result(job, self.assignment, GRADER_ERROR, grader_error_message(), self.device_name)
+            result.grader_errors = [f"the grader failed on the cluster: {type(exc).__name__}: {exc}"]
             result.attempts = self._attempts(key)
             write_submission(result, self.out / job.name)
             return result
