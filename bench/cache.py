@@ -250,9 +250,14 @@ def part_corpus(args: argparse.Namespace, work: Path) -> dict:
         print(f"corpus {label}: {wall:.1f} s (load {before}); cache events {runs[label]['events']}", flush=True)
     entries = {}
     for label, out in (("run1", work / "corpus-1"), ("run2", work / "corpus-2")):
-        entries[label] = {json.loads(p.read_text())["key"]: json.loads(p.read_text())["value"]
-                          for p in (out / ".grader-cache").glob("entries/*/*.json")}
+        entries[label] = {}
+        for p in (out / ".grader-cache").glob("entries/*/*.json"):
+            entry = json.loads(p.read_text())
+            value = {k: v for k, v in entry["value"].items() if k != "seconds"}  # the training's wall time
+            entries[label][entry["key"]] = value
     same_numbers = {k: entries["run1"][k] == entries["run2"].get(k) for k in entries["run1"]}
+    accuracies = {k: [entries["run1"][k].get("accuracy"), (entries["run2"].get(k) or {}).get("accuracy")]
+                  for k in entries["run1"]}
     rows = []
     for name, fresh in sorted(runs["run2"]["results"].items()):
         cached = runs["run3"]["results"][name]
@@ -263,7 +268,8 @@ def part_corpus(args: argparse.Namespace, work: Path) -> dict:
                      "seconds_fresh": fresh["execution_time"], "seconds_cached": cached["execution_time"]})
     return {"runs": {k: {kk: vv for kk, vv in v.items() if kk != "results"} for k, v in runs.items()},
             "entries_run1": len(entries["run1"]), "entries_run2": len(entries["run2"]),
-            "same_numbers": same_numbers, "rows": rows}
+            "same_keys": sorted(entries["run1"]) == sorted(entries["run2"]),
+            "same_numbers": same_numbers, "accuracies": accuracies, "rows": rows}
 
 
 # --------------------------------------------------------------------------- report
@@ -301,8 +307,11 @@ def report(data: dict) -> None:
         print(table([[r["submission"], r["score_fresh"], r["score_cached"], r["verdicts_equal"], r["messages_equal"],
                       r["seconds_fresh"], r["seconds_cached"]] for r in corpus["rows"]],
                     ["submission", "fresh", "cached", "verdicts =", "messages =", "s fresh", "s cached"]))
-        print(f"stored measurements: run 1 {corpus['entries_run1']}, run 2 {corpus['entries_run2']}; "
-              f"identical numbers: {sum(corpus['same_numbers'].values())}/{len(corpus['same_numbers'])}")
+        print(f"stored measurements: run 1 {corpus['entries_run1']}, run 2 {corpus['entries_run2']}, same keys "
+              f"{corpus.get('same_keys')}; identical accuracy and history (training time aside): "
+              f"{sum(corpus['same_numbers'].values())}/{len(corpus['same_numbers'])}")
+        for key, (a, b) in sorted(corpus.get("accuracies", {}).items()):
+            print(f"  {key[:12]}  run 1 {a}  run 2 {b}")
 
 
 def main(argv: list[str] | None = None) -> int:
