@@ -234,8 +234,13 @@ class TrustedCache:
         key = self.key(what, fields, code)
         entry_path = self.folder / "entries" / key[:2] / f"{key}.json"
         lock_path = self.folder / "locks" / f"{key}.lock"
-        lock_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with open(lock_path, "a+b") as lock:
+        try:
+            lock_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            lock = open(lock_path, "a+b")  # noqa: SIM115 - closed below
+        except OSError as exc:  # a folder we cannot write: measure, as without a cache
+            self._problem(what, key, exc)
+            return compute()
+        with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # one trainer per key; others wait, then hit
             stored = self._read(entry_path, key)
             if stored is not None:
@@ -257,10 +262,17 @@ class TrustedCache:
             entry = {"format": FORMAT, "key": key, "what": what, "value": data, "seconds": round(seconds, 3),
                      "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "context": self.context(),
                      "fields": fields, "code": code_digest(code)}  # what was measured, for a person reading it
-            entry_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            atomic_write(entry_path, json.dumps(entry, sort_keys=True))
+            try:
+                entry_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                atomic_write(entry_path, json.dumps(entry, sort_keys=True))
+            except OSError as exc:  # a full disk: the measurement stands, it is just not kept
+                self._problem(what, key, exc)
+                return value
             self._log("store", what, key, round(seconds, 3))
             return value
+
+    def _problem(self, what: str, key: str, exc: OSError) -> None:
+        self.events.append({"event": "error", "what": what, "key": key, "error": f"{type(exc).__name__}: {exc}"})
 
     @staticmethod
     def _read(path: Path, key: str) -> dict[str, Any] | None:

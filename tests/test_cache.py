@@ -71,6 +71,14 @@ def test_measure_once_then_hit_and_never_cache_a_failure(tmp_path):
     assert c.measure("m", None, lambda: 43) == 43  # nothing to key on: measures
 
 
+def test_a_folder_that_cannot_be_written_only_costs_the_cache(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    c = TrustedCache(blocker / "cache", {}, 1)  # below a file: every mkdir fails
+    assert c.measure("m", {"f": 1}, lambda: 5) == 5
+    assert [e["event"] for e in c.events] == ["error"]
+
+
 def test_an_entry_under_another_keys_name_is_not_believed(tmp_path):
     c = TrustedCache(tmp_path, {}, 1)
     c.measure("m", {"f": 1}, lambda: {"accuracy": 0.9})
