@@ -54,6 +54,13 @@ class WorkerLost(Exception):
         self.status = status
 
 
+class WorkerStartFailed(RuntimeError):
+    """The worker died before it reported its confinement: no code of the student's had run
+    yet (their cells come with the first request after that report), so this is the grader's
+    fault, never the student's (a Python installation the worker's uid cannot read, an
+    overloaded machine)."""
+
+
 @dataclass
 class Isolation:
     """What to hide from the worker and how to run it; built by the grading process."""
@@ -74,6 +81,29 @@ def _become_subreaper() -> None:
         ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     except (OSError, AttributeError):
         pass
+
+
+def _closed_ancestors(paths: list[str]) -> list[str]:
+    """For each path, its highest ancestor that other users cannot enter (no o+x), if any.
+
+    A worker with a uid of its own could not reach a Python installation under such a folder
+    (pyenv under a 0700 /root, with HOME elsewhere): hiding the folder (an empty tmpfs, mode
+    755) and binding the installation back read-only makes it reachable, and hides the rest
+    of that folder, which the worker's uid could not read anyway.
+    """
+    found = []
+    for path in paths:
+        parts = os.path.realpath(path).split(os.sep)
+        for i in range(2, len(parts)):
+            folder = os.sep.join(parts[:i])
+            try:
+                closed = not os.stat(folder).st_mode & 0o001
+            except OSError:
+                break
+            if closed:
+                found.append(folder)
+                break
+    return sorted(set(found))
 
 
 def _keep_paths() -> list[str]:
@@ -187,11 +217,13 @@ class Sandbox:
             os.chown(self.scratch, self.uid, self.uid)
         os.chmod(self.scratch, 0o700)
         threads = len(self.isolation.cores) if self.isolation.cores else (os.cpu_count() or 1)
-        hide = list(dict.fromkeys(self.isolation.hide + [tempfile.gettempdir(), *WRITABLE_BY_ANYONE]))
+        keep = _keep_paths()
+        closed = _closed_ancestors(keep) if self.uid is not None else []
+        hide = list(dict.fromkeys(self.isolation.hide + [tempfile.gettempdir(), *WRITABLE_BY_ANYONE] + closed))
         setup = {
             "scratch": self.scratch,
             "hide": [p for p in hide if p],
-            "keep": _keep_paths(),
+            "keep": keep,
             "isolate": self.isolation.isolate,
             "uid": self.uid,
             "cores": self.isolation.cores,
@@ -230,7 +262,11 @@ class Sandbox:
         os.write(self._req_w, struct.pack("<I", len(payload)) + payload)
         self._watch = threading.Thread(target=self._watchdog, daemon=True)
         self._watch.start()
-        reply = self._read_reply(0)
+        try:
+            reply = self._read_reply(0)
+        except WorkerLost as exc:  # before its confinement report: no student code ran yet
+            raise WorkerStartFailed(f"the worker could not start ({exc}); its output: "
+                                    f"{self.output[-2000:]}") from None
         self._idle_since = time.monotonic()
         self.report = reply.get("value", {})
 

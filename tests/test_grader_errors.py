@@ -179,3 +179,35 @@ def test_a_grader_error_row_saved_earlier_is_regraded(tmp_path, course):
     [result] = grade_batch([sub], course, out, "demo", DeviceChoice("cpu", 0), log=lines.append)
     assert result.status == "ok" and result.score == result.max_score
     assert not any("already graded" in line for line in lines)
+
+
+def test_a_worker_that_cannot_start_is_the_graders_fault(course):
+    """A worker that dies before its confinement report ran no student code: a grader error
+    (here: a memory limit too small to import numpy), never 'your code stopped'."""
+    result = grade_file(COURSE_DIR / "submissions" / "good.py", assignment="demo", course=course,
+                        limits={"memory": "24MiB"})
+    assert result.status == GRADER_ERROR, (result.status, result.message)
+    assert result.tests and all(t.status == GRADER_ERROR for t in result.tests.values())
+    assert all(t.output == GRADER_ERROR_MESSAGE for t in result.tests.values())
+    assert "your code" not in result.message
+    assert any("the worker could not start" in e for e in result.grader_errors), result.grader_errors
+
+
+def test_a_python_installation_under_a_closed_folder_is_made_reachable(tmp_path):
+    """pyenv under a 0700 /root with HOME elsewhere: the closed folder is hidden (a tmpfs the
+    worker can enter) and the installation bound back, instead of a worker that cannot import."""
+    from grader.sandbox import _closed_ancestors
+
+    closed = tmp_path / "home"
+    inside = closed / ".pyenv" / "versions" / "3.11"
+    inside.mkdir(parents=True)
+    closed.chmod(0o700)
+    try:
+        [found] = _closed_ancestors([str(inside)])
+        # the highest folder on the way that others cannot enter: everything above it is open
+        assert str(inside).startswith(found + os.sep)
+        assert not os.stat(found).st_mode & 0o001
+        assert all(os.stat(p).st_mode & 0o001 for p in Path(found).parents)
+    finally:
+        closed.chmod(0o755)
+    assert _closed_ancestors(["/usr/lib"]) == []  # open all the way: nothing to hide
