@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import re
 import textwrap
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -356,9 +358,23 @@ class Submission:
         return HistoryObservation(data["history"], dict(data.get("params") or {}), list(data.get("epoch") or []),
                                   data.get("model"), name, str(reply.get("stdout", "")))
 
-    def probe(self, func: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run ``func(ns, *args, **kwargs)`` in the worker and return its plain-data result."""
+    def probe(self, func: Any, *args: Any, helpers: Any = (), **kwargs: Any) -> Any:
+        """Run ``func(ns, *args, **kwargs)`` in the worker and return its plain-data result.
+
+        The probe's scope holds ``record_fit`` (:mod:`grader.fit_recorder`: watch and cap the
+        student's own ``Model.fit``) and, run first, the source of each of ``helpers``: modules
+        of the suite (or paths of ``.py`` files next to it) whose functions several probes share.
+        """
         source = textwrap.dedent(inspect.getsource(func))
-        reply = self._ask({"op": "probe", "source": source, "func": func.__name__, "args": list(args), "kwargs": kwargs},
-                          "your code")
+        shipped = [_helper_source(h) for h in helpers]
+        reply = self._ask({"op": "probe", "source": source, "func": func.__name__, "args": list(args), "kwargs": kwargs,
+                           "helpers": shipped}, "your code")
         return reply.get("value")
+
+
+def _helper_source(helper: Any) -> dict[str, str]:
+    """A probe helper as the worker receives it: a module's (or a .py file's) name and source."""
+    if isinstance(helper, (str, os.PathLike)):
+        path = Path(helper)
+        return {"name": path.stem, "source": path.read_text("utf-8")}
+    return {"name": helper.__name__, "source": inspect.getsource(helper)}

@@ -250,8 +250,13 @@ class Worker:
     def call(self, request: dict) -> dict:
         name = request.get("name")
         if request["op"] == "probe":
-            scope: dict[str, Any] = {"__name__": "__probe__"}
+            # worker side; it imports Keras only when a probe uses it
+            from .fit_recorder import record_fit
+
+            scope: dict[str, Any] = {"__name__": "__probe__", "record_fit": record_fit}
             try:
+                for helper in request.get("helpers") or []:  # the suite's shared probe code, run first
+                    exec(compile(helper["source"], f"<probe helper {helper['name']}>", "exec"), scope)  # noqa: S102
                 exec(compile(request["source"], "<probe>", "exec"), scope)  # noqa: S102
                 target = scope[request["func"]]
             except Exception as exc:  # noqa: BLE001 - the suite's probe does not even load
