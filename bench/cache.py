@@ -20,6 +20,13 @@ Parts (``--part``, comma-separated):
     graded functions called as the suite calls them, the model rebuilt from its config,
     the layer comparison, and the training (a miss) or the cache lookup (a hit). Our times
     from ``batch`` and ``check`` are then given as a ratio to it.
+``class``
+    A class of 500 at ``--jobs 2``, projected from measured batches of ``--class-size``
+    (default 40) submissions of 03 with a fresh cache: all copies of the reference
+    (``all-reference``), and the 03 corpus repeated to that size (``mix``: 12 wrong or
+    alternative submissions and the reference, 9 architectures). The cache's hit rate is
+    read from its ``events.log``. The projection is linear (500 / size x the measured wall
+    time): an upper bound, since a larger class repeats architectures more often.
 ``corpus``
     Is a cached verdict the verdict a fresh training gives? The 03 corpus
     (tests/submissions/03_cnn/*.py and examples/submissions/*03_cnn*) graded three times:
@@ -100,6 +107,35 @@ def part_batch(args: argparse.Namespace, work: Path) -> dict:
             })
             print(f"batch {mode} #{repeat + 1}: {wall:.1f} s, per copy "
                   f"{', '.join(f'{x:.1f}' for x in runs[mode][-1]['execution_time'])} s (load {before})", flush=True)
+    return runs
+
+
+# --------------------------------------------------------------------------- class
+def part_class(args: argparse.Namespace, work: Path) -> dict:
+    corpus_files = sorted((ROOT / "tests" / "submissions" / "03_cnn").glob("*.py")) + [REFERENCE]
+    size = args.class_size
+    mixes = {"all-reference": [REFERENCE] * size,
+             "mix": [corpus_files[i % len(corpus_files)] for i in range(size)]}
+    runs = {}
+    for name, files in mixes.items():
+        subs = work / f"class-{name}"
+        subs.mkdir()
+        for i, source in enumerate(files):
+            shutil.copy(source, subs / f"s{i:03d}_{source.stem}{source.suffix}")
+        out = work / f"class-{name}-out"
+        before = load()
+        wall, _ = _grade(subs, out, jobs=args.jobs)
+        events = _events(out / ".grader-cache")
+        hits, stores = events.count("hit"), events.count("store")
+        results = [json.loads(p.read_text()) for p in sorted(out.glob("*/result.full.json"))]
+        runs[name] = {
+            "submissions": size, "jobs": args.jobs, "wall": wall, "load_before": before, "load_after": load(),
+            "hits": hits, "stores": stores, "hit_rate": hits / (hits + stores) if hits + stores else None,
+            "statuses": sorted({r["status"] for r in results}), "rows": len(results),
+            "projected_500_min": wall * 500 / size / 60,
+        }
+        print(f"class {name}: {size} submissions in {wall:.1f} s, hits {hits}, trainings {stores}, "
+              f"projected 500: {runs[name]['projected_500_min']:.1f} min (load {before})", flush=True)
     return runs
 
 
@@ -321,7 +357,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--copies", type=int, default=5)
     parser.add_argument("--checks", type=int, default=4)
     parser.add_argument("--target", default="build_cnn")
-    parser.add_argument("--jobs", type=int, default=1, help="for --part corpus")
+    parser.add_argument("--jobs", type=int, default=1, help="for --part corpus and class")
+    parser.add_argument("--class-size", type=int, default=40, help="for --part class")
     parser.add_argument("--json", help="write the raw data here")
     parser.add_argument("--report", help="only print the tables of a --json file")
     args = parser.parse_args(argv)
@@ -333,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for part in args.part.split(","):
             data[part] = {"batch": part_batch, "check": part_check, "limit": part_limit,
-                          "corpus": part_corpus}[part](args, work)
+                          "corpus": part_corpus, "class": part_class}[part](args, work)
             save_json(args.json, data)
     finally:
         shutil.rmtree(work, ignore_errors=True)
