@@ -17,7 +17,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from .grading import GRADER_ERROR, SubmissionResult
+from .grading import GRADER_ERROR, SubmissionResult, TestResult
 
 RESULTS = "results.json"
 FULL = "result.full.json"  # everything, for the instructor and for resuming
@@ -178,16 +178,10 @@ def summary(result: SubmissionResult, hidden: bool = True, public_only: bool = F
                  f"score {result.score:g}/{result.max_score:g}  status {result.status}  device {result.device}"]
         if result.pending_points:
             lines.append(f"  + {result.pending_points:g} points of explanation questions pending manual review")
-    if result.message:
-        lines.append(f"  ! {result.message}")
-    for problem in result.problems:
-        lines.append(f"  ! {problem}")
+    lines += _notes(result)
     for t in result.tests.values():
         mark = {"passed": "PASS", GRADER_ERROR: "ERROR"}.get(t.status, "FAIL")
-        lines.append(f"  [{mark}] {t.score:g}/{t.max_score:g}  {t.title}{'  (hidden)' if t.hidden else ''}")
-        if t.status != "passed" and t.output and (hidden or not t.hidden):
-            for line in t.output.splitlines()[:12]:
-                lines.append(f"         {line}")
+        lines += _check_lines(t, mark, "  (hidden)" if t.hidden else "", hidden or not t.hidden)
     if hidden and result.grader_errors:  # the instructor's copy: what the grader failed on, in full
         lines.append("  grader errors (not the student's fault; `grader grade` on the same folder regrades this row):")
         for detail in result.grader_errors:
@@ -210,16 +204,23 @@ def visible_output(result: SubmissionResult) -> str:
                      f"{'' if points == 1 else 's'}) shown once grades are published")
     if result.pending_points:
         lines.append(f"  + {result.pending_points:g} points of explanation questions pending manual review")
-    if result.message:
-        lines.append(f"  ! {result.message}")
-    for problem in result.problems:
-        lines.append(f"  ! {problem}")
+    lines += _notes(result)
     for t in shown:
-        mark = "PASS" if t.status == "passed" else "FAIL"
-        lines.append(f"  [{mark}] {t.score:g}/{t.max_score:g}  {t.title}")
-        if t.status != "passed" and t.output:
-            lines += [f"         {line}" for line in t.output.splitlines()[:12]]
+        lines += _check_lines(t, "PASS" if t.status == "passed" else "FAIL", "", True)
     return "\n".join(lines) + "\n"
+
+
+def _notes(result: SubmissionResult) -> list[str]:
+    """The row's own message and problems, one ``!`` line each (summary and visible output)."""
+    return [f"  ! {text}" for text in ([result.message] if result.message else []) + list(result.problems)]
+
+
+def _check_lines(t: TestResult, mark: str, suffix: str, with_output: bool) -> list[str]:
+    """One check: its mark, points and title, then the first 12 lines of a failure's message."""
+    lines = [f"  [{mark}] {t.score:g}/{t.max_score:g}  {t.title}{suffix}"]
+    if t.status != "passed" and t.output and with_output:
+        lines += [f"         {line}" for line in t.output.splitlines()[:12]]
+    return lines
 
 
 def write_submission(result: SubmissionResult, folder: Path) -> None:
