@@ -210,18 +210,18 @@ def check_data(course: Course, assignment: str | None, todo: list[Job]) -> None:
     from .grading import course_data, infer_assignment
     from .notebook import SubmissionUnreadable, read_submission
 
-    names: set[str] = set()
-    for job in todo:
-        if assignment is not None:
-            names.add(assignment)
-            break
-        try:
-            sub = read_submission(job.path)
-        except SubmissionUnreadable:
-            sub = None
-        inferred = infer_assignment(sub, job.path, course)
-        if inferred is not None:
-            names.add(inferred)
+    if assignment is not None:  # one assignment for the whole batch
+        names = {assignment} if todo else set()
+    else:  # each file's own (its metadata or name), as its runner will infer it
+        names = set()
+        for job in todo:
+            try:
+                sub = read_submission(job.path)
+            except SubmissionUnreadable:
+                sub = None
+            inferred = infer_assignment(sub, job.path, course)
+            if inferred is not None:
+                names.add(inferred)
     loaders = _dataset_loaders()
     for name in sorted(names):
         spec = course.assignment(name)

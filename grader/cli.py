@@ -82,12 +82,11 @@ def cmd_grade(args: argparse.Namespace, course: Course) -> int:
             force=args.force, limits=_limits(args), progress=progress, log=log, cluster=args.cluster,
         )
     except ClusterError as exc:  # unreachable, no GPU worker, scheduler lost: one line
-        for bar in bars:
-            bar.close()
         print(f"grader: {exc}", file=sys.stderr)
         return 2
-    for bar in bars:
-        bar.close()
+    finally:
+        for bar in bars:
+            bar.close()
     rows = [[r.submission, r.assignment or "?", r.status, f"{r.score:g}/{r.max_score:g}",
              f"{r.pending_points:g}" if r.pending_points else "", f"{r.execution_time:.1f}"] for r in results]
     print(table(rows, ["submission", "assignment", "status", "score", "pending", "seconds"]))
