@@ -209,7 +209,7 @@ def _model_observation(data: Any, name: str, stdout: str) -> ModelObservation:
     weights = data.get("weights") or []
     if not isinstance(weights, list) or not all(isinstance(w, np.ndarray) for w in weights):
         raise CheckFailed(f"the model returned by {name} has unreadable weights")
-    return ModelObservation(name, config, weights, compile_config, clean_output(stdout))
+    return ModelObservation(name, config, weights, compile_config, stdout)  # stdout: cleaned by _ask
 
 
 @dataclass
@@ -267,9 +267,7 @@ class Submission:
             return unparsable
         cause = self._load_cause(name)
         if cause is not None:  # the statement that defines it raised when the cells were run
-            message = (f"`{name}` is not defined because running your {cause.get('label', 'code')} failed: "
-                       f"{cause.get('type', 'Error')}: {cause.get('message', '')}")
-            return message + (f" ({cause['where']})" if cause.get("where") else "")
+            return _because(name, cause)
         message = missing_name_message(name)
         related = [e for e in self.load_errors if e.get("type") != "NameError" or name in e.get("message", "")]
         if related:
@@ -307,10 +305,7 @@ class Submission:
         match = _NAME_ERROR.search(text) if kind == "NameError" else None
         cause = self._load_cause(match.group(1)) if match else None
         if cause is not None:
-            message += (f". `{match.group(1)}` is not defined because running your {cause.get('label', 'code')} "  # type: ignore[union-attr]
-                        f"failed: {cause.get('type', 'Error')}: {cause.get('message', '')}")
-            if cause.get("where"):
-                message += f" ({cause['where']})"
+            message += ". " + _because(match.group(1), cause)  # type: ignore[union-attr]
         elif kind in _HINTS:
             message += f". Hint: {_HINTS[kind]}"
         return message
@@ -370,6 +365,13 @@ class Submission:
         reply = self._ask({"op": "probe", "source": source, "func": func.__name__, "args": list(args), "kwargs": kwargs,
                            "helpers": shipped}, "your code")
         return reply.get("value")
+
+
+def _because(name: str, cause: dict) -> str:
+    """Why ``name`` is undefined: the graded cell that should have defined it failed."""
+    text = (f"`{name}` is not defined because running your {cause.get('label', 'code')} failed: "
+            f"{cause.get('type', 'Error')}: {cause.get('message', '')}")
+    return text + (f" ({cause['where']})" if cause.get("where") else "")
 
 
 def _helper_source(helper: Any) -> dict[str, str]:
