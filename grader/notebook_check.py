@@ -112,12 +112,11 @@ class CheckReport:
 
     def text(self) -> str:
         lines = [self._heading() + f"  ({self.seconds:.1f} s)", f"  {self.scope()}"]
+        from .results import check_lines
+
         lines += [f"  ! {p}" for p in self.problems]
         for t in self.result.tests.values():
-            mark = "PASS" if t.status == "passed" else "FAIL"
-            lines.append(f"  [{mark}] {t.score:g}/{t.max_score:g}  {t.title}")
-            if t.status != "passed" and t.output:
-                lines += [f"         {line}" for line in t.output.splitlines()[:12]]
+            lines += check_lines(t, "PASS" if t.status == "passed" else "FAIL", "", True)
         if not self.result.tests and self.result.assignment:
             lines.append(f"  (assignment {self.result.assignment} has no public check whose target is {self.target!r})")
         return "\n".join(lines) + "\n"

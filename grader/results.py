@@ -181,7 +181,7 @@ def summary(result: SubmissionResult, hidden: bool = True, public_only: bool = F
     lines += _notes(result)
     for t in result.tests.values():
         mark = {"passed": "PASS", GRADER_ERROR: "ERROR"}.get(t.status, "FAIL")
-        lines += _check_lines(t, mark, "  (hidden)" if t.hidden else "", hidden or not t.hidden)
+        lines += check_lines(t, mark, "  (hidden)" if t.hidden else "", hidden or not t.hidden)
     if hidden and result.grader_errors:  # the instructor's copy: what the grader failed on, in full
         lines.append("  grader errors (not the student's fault; `grader grade` on the same folder regrades this row):")
         for detail in result.grader_errors:
@@ -206,7 +206,7 @@ def visible_output(result: SubmissionResult) -> str:
         lines.append(f"  + {result.pending_points:g} points of explanation questions pending manual review")
     lines += _notes(result)
     for t in shown:
-        lines += _check_lines(t, "PASS" if t.status == "passed" else "FAIL", "", True)
+        lines += check_lines(t, "PASS" if t.status == "passed" else "FAIL", "", True)
     return "\n".join(lines) + "\n"
 
 
@@ -215,8 +215,9 @@ def _notes(result: SubmissionResult) -> list[str]:
     return [f"  ! {text}" for text in ([result.message] if result.message else []) + list(result.problems)]
 
 
-def _check_lines(t: TestResult, mark: str, suffix: str, with_output: bool) -> list[str]:
-    """One check: its mark, points and title, then the first 12 lines of a failure's message."""
+def check_lines(t: TestResult, mark: str, suffix: str, with_output: bool) -> list[str]:
+    """One check: its mark, points and title, then the first 12 lines of a failure's message
+    (the summary, results.json's visible output and ``grader.check``'s text table)."""
     lines = [f"  [{mark}] {t.score:g}/{t.max_score:g}  {t.title}{suffix}"]
     if t.status != "passed" and t.output and with_output:
         lines += [f"         {line}" for line in t.output.splitlines()[:12]]
