@@ -12,7 +12,7 @@ Parts (``--part``, comma-separated):
     In one fresh Python process (a notebook kernel's stand-in), ``grader.check(target,
     notebook=REFERENCE)`` ``--checks`` times: each check's wall time and the warm
     process's pid (the same pid: reused). For comparison, the one-shot path grader.check
-    took before (``python -m grader.notebook_check REQUEST``: a process that imports
+    took before (``python -m grader.student.check REQUEST``: a process that imports
     TensorFlow per check), timed the same way.
 ``limit``
     The floor: the student's own compute plus the trusted side's own work, in one process
@@ -148,7 +148,7 @@ def _events(folder: Path) -> list[str]:
 CHECK_SCRIPT = """\
 import json, sys, time
 import grader
-from grader import notebook_check
+from grader.student import check as notebook_check
 path, target, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 rows = []
 for i in range(n):
@@ -182,7 +182,7 @@ def part_check(args: argparse.Namespace, work: Path) -> dict:
             request = {"path": str(REFERENCE), "assignment": "03_cnn", "config": str(CONFIG),
                        "targets": [args.target], "out": str(out)}
             start = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "grader.notebook_check", json.dumps(request)], check=True,
+            subprocess.run([sys.executable, "-m", "grader.student.check", json.dumps(request)], check=True,
                            capture_output=True, env=env, timeout=600)
             one.append(time.perf_counter() - start)
         runs["one-shot"].append({"seconds": one, "load": load()})
@@ -198,10 +198,10 @@ import tensorflow as tf, keras
 sys.path.insert(0, sys.argv[2])
 import cnn_budget
 from grader.config import load_course
-from grader.notebook import read_submission
-from grader.extract import build_program
-from grader.cache import TrustedCache
-from grader.keras_checks import cached_training, compare_layers, data_digest
+from grader.source.notebook import read_submission
+from grader.source.extract import build_program
+from grader.engine.cache import TrustedCache
+from grader.checks import cached_training, compare_layers, data_digest
 import test_03_cnn as suite
 
 course = load_course(sys.argv[1])

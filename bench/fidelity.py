@@ -47,7 +47,7 @@ from common import EXERCISES, ROOT, bench_env, corpus, load, machine_line, maste
 def grade_one(path: str, exercise: str, device: str, timeout: float | None, slot: int) -> dict:
     """In this (fresh) process: grade one file, return per-test verdicts as plain data."""
     from grader.config import load_course
-    from grader.grading import grade_file
+    from grader.engine.grading import grade_file
 
     limits = {"timeout": timeout} if timeout else None
     start = time.perf_counter()
@@ -118,7 +118,7 @@ def part_forked(exercises: list[str], data: dict, out: Path | None, jobs: int) -
     import shutil
     import tempfile
 
-    from grader.results import load_full
+    from grader.reports.results import load_full
 
     forked = data.setdefault("forked", {})
     for exercise in exercises:

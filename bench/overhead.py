@@ -8,7 +8,7 @@ For each submission, ``--repeats`` times:
    submission of a batch costs (batch - alone) / (copies - 1);
 3. the same grading runs again in a fresh process *instrumented* (``--one``): this process
    plays the warm parent (preload) and the forked runner (worker template fork,
-   ``grader.runner.run``) and wraps, without changing them, the engine's steps: ``Sandbox.start`` (worker process, confinement), every ``Sandbox.request``
+   ``grader.batch.runner.run``) and wraps, without changing them, the engine's steps: ``Sandbox.start`` (worker process, confinement), every ``Sandbox.request``
    (the ``load`` of the graded cells, which imports what the submission imports, TensorFlow
    included; each call's round trip, split into the student's own compute time that the
    worker reports and the rest: encoding, transfer, decoding), the first TensorFlow/Keras
@@ -85,10 +85,12 @@ def instrumented(path: str, exercise: str, config: str, extra_pytest_args: tuple
     t0 = time.perf_counter()
     import pytest
 
-    from grader import datasets, prefork, sandbox, submission, warm
+    from grader import datasets
+    from grader.batch import slot as warm
     from grader.config import load_course
-    from grader.grading import grade_file
-    from grader.results import write_submission
+    from grader.engine import prefork, sandbox, submission
+    from grader.engine.grading import grade_file
+    from grader.reports.results import write_submission
     times[ONCE_PER_SLOT[0]] += time.perf_counter() - t0
     course = load_course(config)
     t0 = time.perf_counter()
@@ -239,7 +241,7 @@ def micro(repeats: int) -> dict[str, float]:
     cases = {
         "python -c pass": [sys.executable, "-c", "pass"],
         "import grader.cli (the grader command)": [sys.executable, "-c", "import grader.cli"],
-        "import grader.grading + pytest (runner)": [sys.executable, "-c", "import grader.grading, pytest"],
+        "import grader.engine.grading + pytest (runner)": [sys.executable, "-c", "import grader.engine.grading, pytest"],
         "import keras (TensorFlow backend)": [sys.executable, "-c", "import keras"],
         "import numpy, scipy.signal, matplotlib.pyplot": [sys.executable, "-c",
                                                            "import numpy, scipy.signal, matplotlib.pyplot"],

@@ -8,7 +8,7 @@ In a student's notebook::
 
 Importing ``grader`` stays cheap (no TensorFlow, no pytest): everything is imported when
 a check runs, once per kernel: the first check starts a warm check process (TensorFlow
-imported once, ended with the kernel) that later checks reuse. See :mod:`grader.notebook_check`.
+imported once, ended with the kernel) that later checks reuse. See :mod:`grader.student.check`.
 """
 
 from __future__ import annotations
@@ -23,16 +23,16 @@ def check(target: str, assignment: str | None = None, notebook: str | None = Non
     (``.passed``, ``.score``, ``.max_score``, ``.failing``). Hidden checks never run here.
     ``assignment`` overrides the notebook's metadata; ``notebook="file.ipynb"`` checks a
     saved file instead of the kernel's code; ``cache=False`` measures afresh instead of
-    reusing the grader's own training of an identical model (:mod:`grader.cache`).
+    reusing the grader's own training of an identical model (:mod:`grader.engine.cache`).
     """
-    from .notebook_check import run_checks
+    from grader.student.check import run_checks
 
     return run_checks(target, assignment=assignment, notebook=notebook, **kwargs)
 
 
 def check_all(assignment: str | None = None, notebook: str | None = None, **kwargs: Any) -> Any:
     """Run every public check of the assignment; see :func:`check`."""
-    from .notebook_check import run_checks
+    from grader.student.check import run_checks
 
     return run_checks(None, assignment=assignment, notebook=notebook, **kwargs)
 

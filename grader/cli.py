@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import ConfigError, Course, load_course
+from grader.config import ConfigError, Course, load_course
 
 
 def _limits(args: argparse.Namespace) -> dict:
@@ -38,11 +38,11 @@ def _columns(stream) -> int:
 
 
 def cmd_grade(args: argparse.Namespace, course: Course) -> int:
-    from .batch import grade_batch
-    from .cluster import ClusterError
-    from .device import DeviceChoice, choose
+    from grader.batch.batch import grade_batch
+    from grader.batch.cluster import ClusterError
+    from grader.batch.device import DeviceChoice, choose
 
-    # on a cluster the workers' GPUs count, not this machine's: resolved by grader.cluster
+    # on a cluster the workers' GPUs count, not this machine's: resolved by grader.batch.cluster
     device = DeviceChoice(args.device, 0) if args.cluster else choose(args.device)
     out = Path(args.out)
     start = time.perf_counter()
@@ -103,13 +103,13 @@ def cmd_grade(args: argparse.Namespace, course: Course) -> int:
 
 
 def _cache():  # noqa: ANN202
-    from . import cache
+    from grader.engine import cache
 
     return cache
 
 
 def _use_cache(args: argparse.Namespace, folder) -> None:  # noqa: ANN001
-    """The trusted side's cache (grader.cache) for this command's grading processes: they
+    """The trusted side's cache (grader.engine.cache) for this command's grading processes: they
     inherit GRADER_CACHE_DIR / GRADER_NO_CACHE (the warm parents keep GRADER_* variables)."""
     if getattr(args, "no_cache", False):
         os.environ["GRADER_NO_CACHE"] = "1"
@@ -118,7 +118,7 @@ def _use_cache(args: argparse.Namespace, folder) -> None:  # noqa: ANN001
 
 
 def cmd_cache(args: argparse.Namespace, course: Course) -> int:
-    from . import cache
+    from grader.engine import cache
 
     folder = Path(args.dir) if args.dir else cache.batch_dir(course, args.out) if args.out or course.cache_dir \
         else cache.user_dir()
@@ -133,13 +133,13 @@ def cmd_cache(args: argparse.Namespace, course: Course) -> int:
 
 
 def cmd_check(args: argparse.Namespace, course: Course) -> int:
-    from .grading import grade_file
+    from grader.engine.grading import grade_file
 
     _use_cache(args, lambda: _cache().user_dir())
     result = grade_file(args.notebook, assignment=args.assignment, course=course, device="cpu",
                         public_only=True, targets=tuple(args.target or ()), limits=_limits(args))
-    from .release import hidden_check_count
-    from .results import summary
+    from grader.engine.marks import hidden_check_count
+    from grader.reports.results import summary
 
     hidden = hidden_check_count(course, course.assignment(result.assignment)) if result.assignment else None
     print(summary(result, hidden=False, public_only=True, hidden_checks=hidden), end="")
@@ -147,8 +147,8 @@ def cmd_check(args: argparse.Namespace, course: Course) -> int:
 
 
 def cmd_validate(args: argparse.Namespace, course: Course) -> int:
-    from .grading import grade_file
-    from .release import build_release
+    from grader.course.release import build_release
+    from grader.engine.grading import grade_file
 
     names = args.names or sorted(course.assignments)
     release = build_release(course, names)
@@ -173,7 +173,7 @@ def cmd_validate(args: argparse.Namespace, course: Course) -> int:
         rows.append([name, f"{master.score:g}/{master.max_score:g}", f"{t1 - t0:.1f}",
                      f"{blank.score:g}/{blank.max_score:g}", f"{t2 - t1:.1f}", "ok" if good else "FAIL"])
         if not good and not args.quiet:
-            from .results import summary
+            from grader.reports.results import summary
 
             print(summary(master), file=sys.stderr)
             if blank.score:
@@ -183,7 +183,7 @@ def cmd_validate(args: argparse.Namespace, course: Course) -> int:
 
 
 def cmd_release(args: argparse.Namespace, course: Course) -> int:
-    from .release import build_release
+    from grader.course.release import build_release
 
     release = build_release(course, args.names or None)
     if args.check:
@@ -198,14 +198,14 @@ def cmd_release(args: argparse.Namespace, course: Course) -> int:
 
 
 def cmd_submit(args: argparse.Namespace, course: Course) -> int:
-    from .submit import submit
+    from grader.course.submit import submit
 
     report = submit(args.notebook, course, out=args.out, assignment=args.assignment, run_checks=not args.no_checks)
     return 0 if report.ok else 1
 
 
 def cmd_bundle(args: argparse.Namespace, course: Course) -> int:
-    from .bundle import BundleError, build_gradescope
+    from grader.course.bundle import BundleError, build_gradescope
 
     name = args.gradescope
     out = Path(args.out or f"{name}-gradescope.zip")
@@ -230,8 +230,15 @@ def cmd_gradebook(args: argparse.Namespace, course: Course) -> int:
     import csv
     import io
 
-    from .manual import POINTS_CSV, REVIEW_DIR, ManualPointsError, merged_gradebook, read_points
-    from .results import atomic_write, load_full
+    from grader.files import atomic_write
+    from grader.reports.results import load_full
+    from grader.reports.review import (
+        POINTS_CSV,
+        REVIEW_DIR,
+        ManualPointsError,
+        merged_gradebook,
+        read_points,
+    )
 
     out = Path(args.out)
     if not out.is_dir():
@@ -278,8 +285,8 @@ def cmd_gradebook(args: argparse.Namespace, course: Course) -> int:
 
 
 def cmd_import_otter(args: argparse.Namespace, course: Course | None) -> int:
-    from .config import find_config
-    from .otter_import import ImportOtterError, append_entry, convert
+    from grader.config import find_config
+    from grader.course.otter_import import ImportOtterError, append_entry, convert
 
     if args.course_dir:
         course_dir = Path(args.course_dir)
@@ -325,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="grade on a Dask cluster: tcp://HOST:8786, or local:N for N local workers (docs/CLUSTER.md)")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--no-cache", action="store_true",
-                   help="measure afresh: neither read nor write the trusted side's cache (grader.cache)")
+                   help="measure afresh: neither read nor write the trusted side's cache (grader.engine.cache)")
     _add_limits(p)
     p.set_defaults(func=cmd_grade)
 
@@ -393,9 +400,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - a clear line, not a traceback, for known errors
-        from .datasets import DatasetNotFound
-        from .device import DeviceError
-        from .release import ReleaseError
+        from grader.batch.device import DeviceError
+        from grader.course.release import ReleaseError
+        from grader.datasets import DatasetNotFound
 
         if isinstance(exc, (DatasetNotFound, DeviceError, ReleaseError, FileNotFoundError)):
             print(f"grader: {exc}", file=sys.stderr)

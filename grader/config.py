@@ -45,7 +45,7 @@ def parse_size(value: int | str) -> int:
 
 @dataclass(frozen=True)
 class Limits:
-    """What one submission's worker may use. Enforced by :mod:`grader.sandbox`."""
+    """What one submission's worker may use. Enforced by :mod:`grader.engine.sandbox`."""
 
     timeout: float = 120.0  # wall-clock seconds of the student's code (time the trusted side spends between requests does not count)
     memory: int = 3 * 1024**3  # bytes of private data (RLIMIT_DATA) and resident set
@@ -113,10 +113,10 @@ class Course:
     profiles: dict[str, dict[str, Any]]
     assignments: dict[str, Assignment] = field(default_factory=dict)
     assignments_dir: Path = Path("assignments")
-    # imported once per batch slot by the warm parent (grader.warm), so neither the runner
+    # imported once per batch slot by the warm parent (grader.batch.slot), so neither the runner
     # nor a worker forked from it imports them again per submission
     preload: tuple[str, ...] = DEFAULT_PRELOAD
-    # where a batch keeps the trusted side's measurements between runs (grader.cache);
+    # where a batch keeps the trusted side's measurements between runs (grader.engine.cache);
     # None: OUT/.grader-cache of each batch
     cache_dir: Path | None = None
 
@@ -246,3 +246,9 @@ def _data_files(assignment: str, table: Any) -> tuple[tuple[str, str], ...]:
                                   "without '..', e.g. data = {\"data/mnist.npz\" = \"mnist.npz\"}")
         files.append((target, source))
     return tuple(files)
+
+
+def public_suite_path(course: Course, assignment: Assignment) -> Path:
+    """Where ``grader release`` writes an assignment's public suite (in a student's copy of
+    the course, the only suite there is)."""
+    return course.assignments_dir / assignment.name / "tests" / assignment.suite.name

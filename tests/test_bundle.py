@@ -74,7 +74,7 @@ def test_bundle_layout_follows_gradescope(bundle):
     assert "grader_src/pyproject.toml" in names and "grader_src/grader/cli.py" in names
     assert not [n for n in names if n.endswith((".ipynb", ".npz", ".gz", ".dat"))]  # no notebooks, no datasets
     assert not [n for n in names if "make_notebook" in n or "__pycache__" in n or "submissions/" in n]
-    from grader.bundle import tomllib
+    from grader.course.bundle import tomllib
 
     parsed = tomllib.loads(config)
     assert list(parsed["assignments"]) == ["demo"]  # only this assignment
@@ -96,7 +96,7 @@ def test_run_autograder_grades_a_submission(bundle, tmp_path):
 
 def test_run_autograder_takes_the_package_of_grader_submit(bundle, tmp_path):
     """What `grader submit` writes, unzipped as Gradescope does: the notebook + manifest."""
-    from grader.submit import sha256
+    from grader.course.submit import sha256
 
     wrong = (COURSE / "submissions" / "wrong.py").read_bytes()
     manifest = {"file": "demo.py", "sha256": sha256(wrong), "bytes": len(wrong), "created": "today"}
@@ -177,7 +177,7 @@ def test_setup_sh_refuses_a_python_older_than_3_10(bundle, tmp_path):
 
 
 def test_dump_toml_round_trips():
-    from grader.bundle import dump_toml, tomllib
+    from grader.course.bundle import dump_toml, tomllib
 
     data = {"course": {"name": 'a "quoted" name\nwith a newline', "seed": 3},
             "profiles": {"cpu": {"epochs": 2, "ratio": 0.5, "on": True}, "gpu": {"epochs": 20}},

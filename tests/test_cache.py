@@ -1,4 +1,4 @@
-"""The trusted side's cache of its own measurements (grader.cache, issue 16).
+"""The trusted side's cache of its own measurements (grader.engine.cache, issue 16).
 
 Unit tests of the cache itself (keys, locking, what it refuses), then one real 03_cnn batch
 through the ``grader`` command: a submission that tries to poison the cache and two copies
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import cache
-from grader.cache import TrustedCache
+from grader.engine import cache
+from grader.engine.cache import TrustedCache
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "autograder.toml"
@@ -285,7 +285,7 @@ def test_clear_then_no_cache_trains_without_the_cache(batch):
 def test_the_training_key_ignores_the_names_keras_counted_and_nothing_else():
     import keras
 
-    from grader.keras_checks import training_fields
+    from grader.checks import training_fields
 
     def sequential(optimizer="adam", units=10):
         model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, activation="relu"),

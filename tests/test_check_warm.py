@@ -1,9 +1,9 @@
 """grader.check's warm check process: one per notebook session, reused, dead with the kernel.
 
 The first ``grader.check`` of a kernel (or script) starts a warm process
-(:class:`grader.warm.WarmParent`: TensorFlow imported once) that forks a fresh runner and
+(:class:`grader.batch.slot.WarmParent`: TensorFlow imported once) that forks a fresh runner and
 worker per check. What must hold: later checks reuse it (same pid), the verdicts and
-messages equal the one-shot path's (``python -m grader.notebook_check REQUEST``, a process
+messages equal the one-shot path's (``python -m grader.student.check REQUEST``, a process
 of its own), the worker is still forked and confined, and the warm process dies with the
 kernel, even when the kernel is killed.
 """
@@ -40,7 +40,7 @@ def _one_shot(path: Path, assignment: str, config: Path, targets: list[str], tmp
     out = tmp / f"one-shot-{path.stem}.json"
     request = {"path": str(path), "assignment": assignment, "config": str(config), "targets": targets,
                "out": str(out)}
-    proc = subprocess.run([sys.executable, "-m", "grader.notebook_check", json.dumps(request)],
+    proc = subprocess.run([sys.executable, "-m", "grader.student.check", json.dumps(request)],
                           capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(out.read_text("utf-8"))
@@ -54,7 +54,7 @@ def _verdicts(tests: list[dict] | dict) -> dict[str, tuple[str, str]]:
 SCRIPT = """\
 import json, os, sys
 import grader
-from grader import notebook_check
+from grader.student import check as notebook_check
 
 checks = json.loads(sys.argv[1])
 rows = []

@@ -23,9 +23,9 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from grader.batch import grade_batch  # noqa: E402
-from grader.cluster import ClusterError  # noqa: E402
-from grader.device import DeviceChoice  # noqa: E402
+from grader.batch.batch import grade_batch  # noqa: E402
+from grader.batch.cluster import ClusterError  # noqa: E402
+from grader.batch.device import DeviceChoice  # noqa: E402
 
 from .conftest import COURSE_DIR  # noqa: E402
 
@@ -218,9 +218,9 @@ def test_a_submission_that_keeps_killing_workers_is_an_error_row(course, tmp_pat
     """The scheduler gives up (KilledWorker) after its allowed failures: a row, with its attempts."""
     from types import SimpleNamespace
 
-    from grader.batch import Job
-    from grader.cluster import ClusterBackend
-    from grader.results import load_full
+    from grader.batch.batch import Job
+    from grader.batch.cluster import ClusterBackend
+    from grader.reports.results import load_full
 
     class Client:
         def get_events(self, topic: str) -> list:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from grader.config import load_course
-from grader.grading import grade_file
+from grader.engine.grading import grade_file
 
 SLOT = 26
 
@@ -182,7 +182,7 @@ def test_a_cell_that_cannot_load_its_data_is_its_own_error(graded):
 def test_a_probe_bug_is_the_graders_not_the_students(graded):
     result, _, _ = graded
     check = result.tests["test_buggy_probe"]
-    from grader.plugin import GRADER_ERROR_MESSAGE
+    from grader.engine.plugin import GRADER_ERROR_MESSAGE
 
     # the student reads the neutral text; the instructor's detail says whose bug it was
     assert check.status == "grader-error" and check.output == GRADER_ERROR_MESSAGE, check
@@ -193,8 +193,8 @@ def test_a_probe_bug_is_the_graders_not_the_students(graded):
 
 def test_an_alias_is_graded_under_the_canonical_name_and_named_when_missing(course, tmp_path):
     spec, _ = course
-    from grader.extract import build_program
-    from grader.notebook import read_submission
+    from grader.source.extract import build_program
+    from grader.source.notebook import read_submission
 
     path = tmp_path / "missing.py"
     path.write_text("def something_else():\n    return 1\n")
@@ -217,7 +217,7 @@ def test_undeclared_or_escaping_data_is_refused(tmp_path):
 
 def test_a_missing_data_file_is_the_courses_error(course, tmp_path, monkeypatch):
     from grader.config import ConfigError
-    from grader.grading import course_data
+    from grader.engine.grading import course_data
 
     spec, _ = course
     monkeypatch.setenv("GRADER_DATA_DIR", str(tmp_path))

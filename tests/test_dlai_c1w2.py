@@ -141,7 +141,7 @@ def test_wrong_submissions_lose_points_for_their_mistake(batch, name):
 def test_submit_accepts_the_older_eras_name(tmp_path):
     """`grader submit` finds graded names through their aliases, as grading does."""
     from grader.config import load_course
-    from grader.submit import submit
+    from grader.course.submit import submit
 
     lines: list[str] = []
     report = submit(SUBMISSIONS / "right_2022_mycallback.py", load_course(EXAMPLE / "autograder.toml"),

@@ -20,9 +20,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from grader.batch import grade_batch
-from grader.device import DeviceChoice
-from grader.grading import grade_file
+from grader.batch.batch import grade_batch
+from grader.batch.device import DeviceChoice
+from grader.engine.grading import grade_file
 
 from .conftest import COURSE_DIR
 from .processes import Watcher, alive, descendants, gone_within

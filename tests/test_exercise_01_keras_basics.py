@@ -16,8 +16,8 @@ import nbformat
 import pytest
 
 from grader.config import load_course
-from grader.grading import grade_file
-from grader.release import student_notebook
+from grader.course.release import student_notebook
+from grader.engine.grading import grade_file
 
 from .exercise_helpers import assert_full_marks, assert_graded_as, failed_tests
 

@@ -20,8 +20,8 @@ import nbformat
 import pytest
 
 from grader.config import load_course
-from grader.grading import grade_file
-from grader.release import student_notebook
+from grader.course.release import student_notebook
+from grader.engine.grading import grade_file
 
 from .exercise_helpers import assert_full_marks, assert_graded_as, failed_tests
 
@@ -131,7 +131,7 @@ def test_calibration_trains_the_architecture_the_suite_expects():
     with warnings.catch_warnings():  # the suite's markers are registered by the grader's plugin
         warnings.simplefilter("ignore", pytest.PytestUnknownMarkWarning)
         spec.loader.exec_module(suite)
-    from grader.keras_checks import compare_layers
+    from grader.checks import compare_layers
 
     report = compare_layers(calibrate.cnn_variant("reference"), suite.EXPECTED_LAYERS,
                             input_shape=suite.INPUT_SHAPE)

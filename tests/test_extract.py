@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import ast
 
-from grader.extract import build_program, used_names
-from grader.notebook import Cell, SubmissionFile
+from grader.source.extract import build_program, used_names
+from grader.source.notebook import Cell, SubmissionFile
 
 GRADED = ("graded",)
 

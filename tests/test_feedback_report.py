@@ -166,16 +166,16 @@ def test_hidden_checks_show_their_score_but_not_their_message(graded):
     folder, html = graded
     assert "classify: large numbers" in html  # the title and the score are shown
     assert "secret answer" not in html and "secret case" not in html
-    from grader.report_html import render
-    from grader.results import load_full
+    from grader.reports.html import render
+    from grader.reports.results import load_full
 
     full = render(load_full(folder), hidden=True)  # the instructor's copy shows everything
     assert "secret answer" in full and "secret case" in full
 
 
 def test_a_payload_that_is_not_png_is_never_embedded():
-    from grader.grading import SubmissionResult, TestResult
-    from grader.report_html import render
+    from grader.model import SubmissionResult, TestResult
+    from grader.reports.html import render
 
     fake = base64.b64encode(b"<svg onload=alert(1)>").decode()
     result = SubmissionResult("s", "s.py", "demo", "ok", "", 0.0, 1.0,
@@ -215,9 +215,9 @@ def test_headless_chromium_screenshot_shows_the_page(graded, tmp_path):
 
 
 def test_failing_checks_come_first_each_with_its_message_and_details():
-    from grader.feedback import Feedback
-    from grader.grading import SubmissionResult, TestResult
-    from grader.report_html import render
+    from grader.checks.feedback import Feedback
+    from grader.model import SubmissionResult, TestResult
+    from grader.reports.html import render
 
     recorder = Feedback("b")
     recorder.table("layers <b>", ["#", "<i>yours</i>", "expected"], [["0", "<x>", "y"], ["1", "z", "z"]],

@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 
 from grader.config import load_course
-from grader.grading import GRADER_ERROR, grade_file
-from grader.plugin import GRADER_ERROR_MESSAGE
-from grader.results import gradescope, junit_xml, summary, write_submission
+from grader.engine.grading import grade_file
+from grader.engine.plugin import GRADER_ERROR_MESSAGE
+from grader.model import GRADER_ERROR
+from grader.reports.results import gradescope, junit_xml, summary, write_submission
 
 from .conftest import COURSE_DIR, ROOT
 
@@ -166,8 +167,8 @@ def test_missing_dataset_stops_the_batch_then_the_same_command_grades_17_of_17(t
 
 def test_a_grader_error_row_saved_earlier_is_regraded(tmp_path, course):
     """Resume reads rows back with load_full: a grader-error row is never 'already graded'."""
-    from grader.batch import grade_batch
-    from grader.device import DeviceChoice
+    from grader.batch.batch import grade_batch
+    from grader.batch.device import DeviceChoice
 
     out = tmp_path / "out"
     sub = COURSE_DIR / "submissions" / "good.py"
@@ -196,7 +197,7 @@ def test_a_worker_that_cannot_start_is_the_graders_fault(course):
 def test_a_python_installation_under_a_closed_folder_is_made_reachable(tmp_path):
     """pyenv under a 0700 /root with HOME elsewhere: the closed folder is hidden (a tmpfs the
     worker can enter) and the installation bound back, instead of a worker that cannot import."""
-    from grader.sandbox import _closed_ancestors
+    from grader.engine.sandbox import _closed_ancestors
 
     closed = tmp_path / "home"
     inside = closed / ".pyenv" / "versions" / "3.11"

@@ -40,9 +40,9 @@ import psutil
 import pytest
 
 import grader
-from grader.grading import SubmissionResult
-from grader.results import FULL, RESULTS, gradescope, load_full, write_submission
-from grader.sandbox import UID_BASE
+from grader.engine.sandbox import UID_BASE
+from grader.model import SubmissionResult
+from grader.reports.results import FULL, RESULTS, gradescope, load_full, write_submission
 
 from .conftest import COURSE_DIR, ROOT
 

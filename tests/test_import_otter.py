@@ -19,8 +19,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 pytest.importorskip("otter.assign", reason="needs the [otter] extra")
 
 from grader.config import load_course  # noqa: E402
-from grader.grading import grade_file  # noqa: E402
-from grader.release import public_suite, student_notebook  # noqa: E402
+from grader.course.release import public_suite, student_notebook  # noqa: E402
+from grader.engine.grading import grade_file  # noqa: E402
 
 COURSE_TOML = """[course]
 name = "otter import test"
@@ -203,8 +203,8 @@ def test_exception_based_all_or_nothing_question(tmp_path):
 
 def test_otter_line_markers_become_release_blocks():
     """Each of otter's line markers, through our release: what otter's student copy would hold."""
-    from grader.otter_import import our_markers
-    from grader.release import strip_solution_source
+    from grader.course.otter_import import our_markers
+    from grader.course.release import strip_solution_source
 
     otter_cell = "\n".join([
         "np.random.seed(1) # SEED",
@@ -239,7 +239,7 @@ def test_converted_suite_grades_without_otter(converted, tmp_path):
     sub.write_text(WRONG, "utf-8")
     script = (
         "import sys; sys.modules['otter'] = None  # any import of otter now fails\n"
-        "from grader.config import load_course\nfrom grader.grading import grade_file\n"
+        "from grader.config import load_course\nfrom grader.engine.grading import grade_file\n"
         f"course = load_course({str(course_dir / 'autograder.toml')!r})\n"
         f"r = grade_file({str(sub)!r}, assignment='otter_demo', course=course)\n"
         "print(r.status, r.score, r.max_score, 'otter' in sys.modules and sys.modules['otter'] is not None)\n"

@@ -11,8 +11,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 keras = pytest.importorskip("keras")
 layers = keras.layers
 
-from grader.checks import CheckFailed  # noqa: E402
-from grader.keras_checks import (  # noqa: E402
+from grader.checks import (  # noqa: E402
+    CheckFailed,  # noqa: E402
     check_compile,
     check_layers,
     compare_layers,

@@ -176,8 +176,8 @@ def test_junit_xml_of_the_batch_is_valid(batch):
 
 
 def test_junit_xml_survives_control_characters_and_errors():
-    from grader.grading import SubmissionResult, TestResult
-    from grader.results import junit_xml
+    from grader.model import SubmissionResult, TestResult
+    from grader.reports.results import junit_xml
 
     result = SubmissionResult(
         "s", "s.py", "demo", "timeout", "your code ran longer than 30 s \x07", 0.0, 2.0,

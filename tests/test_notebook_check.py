@@ -37,7 +37,7 @@ def test_import_grader_is_cheap():
 
 
 def test_history_keeps_the_latest_run_of_each_graded_cell():
-    from grader.notebook_check import history_cells
+    from grader.student.check import history_cells
 
     cells = history_cells([
         "import numpy as np",
@@ -154,7 +154,7 @@ def _student_notebook(path: Path, with_mean: bool) -> None:
 
 
 def test_submit_validates_and_packages_with_a_manifest(tmp_path):
-    from grader.submit import verify_zip
+    from grader.course.submit import verify_zip
 
     nb = tmp_path / "work" / "demo.ipynb"
     nb.parent.mkdir()
@@ -195,7 +195,7 @@ def test_submit_refuses_an_unreadable_notebook(tmp_path):
 
 
 def test_a_tampered_package_fails_verification(tmp_path):
-    from grader.submit import verify_zip, write_zip
+    from grader.course.submit import verify_zip, write_zip
 
     manifest = {"file": "demo.ipynb", "bytes": 3, "sha256": "0" * 64}
     write_zip(tmp_path / "x.zip", {"demo.ipynb": b"abc", "manifest.json": json.dumps(manifest).encode()})
@@ -220,7 +220,7 @@ def test_the_check_process_imports_once_and_forks_its_worker(tmp_path):
     out = tmp_path / "result.json"
     request = {"path": str(sub), "assignment": "demo", "config": str(CONFIG),
                "targets": ["add"], "out": str(out)}
-    proc = subprocess.run([sys.executable, "-m", "grader.notebook_check", json.dumps(request)],
+    proc = subprocess.run([sys.executable, "-m", "grader.student.check", json.dumps(request)],
                           capture_output=True, text=True, env=_env(), timeout=120)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text("utf-8"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from grader.config import load_course
-from grader.grading import grade_file
+from grader.engine.grading import grade_file
 
 STUDENT = '''
 import numpy as np
@@ -129,7 +129,7 @@ def test_a_probe_calling_a_helper_it_was_not_given_is_the_graders_error(graded):
 
 def test_keras_fit_is_restored_after_the_block():
     keras = pytest.importorskip("keras")
-    from grader.fit_recorder import record_fit
+    from grader.worker.fit_recorder import record_fit
 
     original = keras.Model.fit
     with pytest.raises(RuntimeError), record_fit(train=False):

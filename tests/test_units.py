@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import protocol
+from grader.batch.device import DeviceChoice, choose, split_cores
 from grader.checks import CheckFailed, expect_array, expect_close, expect_equal
 from grader.config import ConfigError, Limits, parse_size
-from grader.device import DeviceChoice, choose, split_cores
-from grader.extract import build_program
-from grader.notebook import Cell, SubmissionFile
-from grader.release import public_suite, strip_solution_source
+from grader.course.release import public_suite, strip_solution_source
+from grader.source.extract import build_program
+from grader.source.notebook import Cell, SubmissionFile
+from grader.worker import protocol
 
 
 def sub(*cells: tuple[str, str, tuple[str, ...]]) -> SubmissionFile:
@@ -138,7 +138,7 @@ def test_device_choice_on_a_cpu_machine(monkeypatch):
 
 
 def test_model_config_allows_keras_functions_only():
-    from grader.submission import check_model_config
+    from grader.engine.submission import check_model_config
 
     def fn(name, module="builtins"):
         return {"module": module, "class_name": "function", "config": name, "registered_name": "function"}
@@ -163,7 +163,7 @@ def test_tf_spellings_of_keras_activations_are_rebuilt_as_keras_ones():
     import keras
     import tensorflow as tf
 
-    from grader.submission import ModelObservation, _model_observation
+    from grader.engine.submission import ModelObservation, _model_observation
 
     def observe(model, compiled=True):
         if compiled:
@@ -203,7 +203,7 @@ def test_tf_spellings_of_keras_activations_are_rebuilt_as_keras_ones():
 
 
 def test_clean_output_drops_ansi_and_progress_redraws():
-    from grader.submission import clean_output
+    from grader.engine.submission import clean_output
 
     raw = ("Epoch 1/10\n\x1b[1m  1/313\x1b[0m \x1b[32m━\x1b[0m\x1b[37m━━\x1b[0m 0.1000"
            "\r\x1b[1m313/313\x1b[0m \x1b[32m━━━\x1b[0m\x1b[1m 2s\x1b[0m - accuracy: 0.9012\r\n"
@@ -251,14 +251,14 @@ def test_an_alias_is_bound_to_the_canonical_name_after_the_cells():
 
 # ---------------------------------------------------------------- public-only scores, results.json
 def _result(**kw):
-    from grader.grading import SubmissionResult, TestResult
+    from grader.model import SubmissionResult, TestResult
 
     tests = {"t": TestResult("t", "t: one", 1.0, 1.0, "passed", "", False, "t")}
     return SubmissionResult("s", "s.py", "demo", "ok", "", 1.0, 1.0, tests, **kw)
 
 
 def test_a_public_only_score_says_what_it_counts():
-    from grader.results import public_checks_line, summary
+    from grader.reports.results import public_checks_line, summary
 
     assert public_checks_line(12, 12, 6, True) == (
         "public checks: 12 of 12 points; hidden checks and explanation questions are graded after submission")
@@ -276,7 +276,8 @@ def test_a_public_only_score_says_what_it_counts():
 
 def test_hidden_check_count_reads_the_suite_or_the_public_copy(tmp_path):
     from grader.config import load_course
-    from grader.release import build_release, hidden_check_count
+    from grader.course.release import build_release
+    from grader.engine.marks import hidden_check_count
 
     course = load_course(Path(__file__).parent / "course" / "autograder.toml")
     demo = course.assignment("demo")
@@ -292,7 +293,7 @@ def test_hidden_check_count_reads_the_suite_or_the_public_copy(tmp_path):
 
 
 def test_results_json_stores_the_sandbox_report():
-    from grader.results import gradescope
+    from grader.reports.results import gradescope
 
     report = {"started": "forked from the warm runner", "network": "blocked: own network namespace, no interface up"}
     assert gradescope(_result(sandbox=report))["extra_data"]["sandbox"] == report

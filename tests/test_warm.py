@@ -1,4 +1,4 @@
-"""The warm parent per batch slot and the workers forked from it (grader.warm, grader.prefork).
+"""The warm parent per batch slot and the workers forked from it (grader.batch.slot, grader.engine.prefork).
 
 What must hold: a forked worker starts with the course's preloads imported but nothing of
 the grading (suite, plugin, scores) in its memory; the warm parent never holds the grading
@@ -16,11 +16,11 @@ from pathlib import Path
 import psutil
 import pytest
 
-from grader.batch import grade_batch
-from grader.device import DeviceChoice
-from grader.grading import grade_file
-from grader.results import load_full
-from grader.warm import WarmParent, trusted_environment
+from grader.batch.batch import grade_batch
+from grader.batch.device import DeviceChoice
+from grader.batch.slot import WarmParent, trusted_environment
+from grader.engine.grading import grade_file
+from grader.reports.results import load_full
 
 from .processes import Watcher, alive, descendants, gone_within
 

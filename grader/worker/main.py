@@ -1,18 +1,18 @@
 """The worker: the only process where a student's code runs.
 
-Started by :mod:`grader.sandbox` as ``python -I -m grader.worker IN_FD OUT_FD``, or forked
-from a warm runner (:mod:`grader.prefork`, heavy modules already imported, nothing of the
+Started by :mod:`grader.engine.sandbox` as ``python -I -m grader.worker.main IN_FD OUT_FD``, or forked
+from a warm runner (:mod:`grader.engine.prefork`, heavy modules already imported, nothing of the
 grading loaded). Order matters and is the reason this module imports only the standard
 library at the top:
 
 1. read the setup (limits, paths to hide, uid) from the request pipe;
-2. confine itself while still single-threaded (:func:`grader.confine.confine`): network and
+2. confine itself while still single-threaded (:func:`grader.worker.confine.confine`): network and
    mount namespaces, hidden course/output/data folders, another uid, resource limits;
 3. only then import numpy, run the selected cells, and answer requests.
 
 Everything here is *untrusted once student code has run*: the student can patch any of
 it. That is fine by design: the trusted side only accepts plain data through
-:mod:`grader.protocol` and judges it itself; a forged answer is no better for the
+:mod:`grader.worker.protocol` and judges it itself; a forged answer is no better for the
 student than what their own function could have returned.
 """
 
@@ -145,7 +145,7 @@ def _binds(stmt: ast.stmt) -> list[str]:
 
 class Worker:
     def __init__(self, fd_in: int, fd_out: int) -> None:
-        from . import protocol  # numpy comes in here, after confinement
+        from grader.worker import protocol  # numpy comes in here, after confinement
 
         self.protocol = protocol
         self.rfile = os.fdopen(fd_in, "rb", buffering=0)
@@ -251,7 +251,7 @@ class Worker:
         name = request.get("name")
         if request["op"] == "probe":
             # worker side; it imports Keras only when a probe uses it
-            from .fit_recorder import record_fit
+            from grader.worker.fit_recorder import record_fit
 
             scope: dict[str, Any] = {"__name__": "__probe__", "record_fit": record_fit}
             try:
@@ -333,9 +333,9 @@ def serve_confined(fd_in: int, fd_out: int, setup: dict) -> None:
     """Confine this process as ``setup`` says, report how, then answer requests until bye.
 
     Shared by a worker started as its own interpreter (:func:`main`) and one forked from a
-    warm runner (:mod:`grader.prefork`); never returns.
+    warm runner (:mod:`grader.engine.prefork`); never returns.
     """
-    from .confine import confine
+    from grader.worker.confine import confine
 
     report = confine(setup)
     report["started"] = "forked from the warm runner" if setup.get("forked") else "fresh interpreter"

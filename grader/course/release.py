@@ -25,14 +25,11 @@ from pathlib import Path
 
 import nbformat
 
-from .config import Assignment, Course
-from .manual import PROMPT, answer_name
+from grader.config import Assignment, Course
+from grader.engine.marks import ALL_HIDDEN, check_suite, hidden_module, is_hidden_mark
+from grader.source.markers import BEGIN_SOLUTION, END_SOLUTION, INLINE_SOLUTION, PROMPT, answer_name
 
-BEGIN = re.compile(r"^(?P<indent>\s*)#\s*BEGIN SOLUTION(?P<noprompt>\s+NO PROMPT)?\s*$")
-END = re.compile(r"^\s*#\s*END SOLUTION\s*$")
-INLINE = re.compile(r"^(?P<lhs>\s*[^#=]+?=)\s*.+?#\s*SOLUTION\s*$")
 STUB_COMMENT = "# YOUR CODE HERE"
-ALL_HIDDEN = '"""All checks of this exercise are hidden."""'
 
 
 class ReleaseError(Exception):
@@ -56,17 +53,17 @@ def strip_solution_source(source: str) -> str:
     skipping: re.Match | None = None
     for line in source.split("\n"):
         if skipping is not None:
-            if END.match(line):
+            if END_SOLUTION.match(line):
                 if not skipping.group("noprompt"):
                     out.append(f"{skipping.group('indent')}{STUB_COMMENT}")
                     out.append(f"{skipping.group('indent')}...")
                 skipping = None
             continue
-        begin = BEGIN.match(line)
+        begin = BEGIN_SOLUTION.match(line)
         if begin:
             skipping = begin
             continue
-        inline = INLINE.match(line)
+        inline = INLINE_SOLUTION.match(line)
         if inline:
             out.append(f"{inline.group('lhs')} ...  {STUB_COMMENT}")
             continue
@@ -126,49 +123,15 @@ def student_notebook(assignment: Assignment) -> str:
     return nbformat.writes(nb) + "\n"
 
 
-def _is_hidden(decorator: ast.expr) -> bool:
-    """``@pytest.mark.hidden`` / ``@mark.hidden`` (with or without a call)."""
-    node = decorator.func if isinstance(decorator, ast.Call) else decorator
-    return isinstance(node, ast.Attribute) and node.attr == "hidden" and "mark" in ast.unparse(node.value)
-
-
-def _hidden_module(tree: ast.Module) -> bool:
-    return any(isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets)
-               and "hidden" in ast.unparse(node.value) for node in tree.body)
-
-
-def hidden_check_count(course: Course, assignment: Assignment) -> int | None:
-    """How many hidden checks (test functions or classes) the assignment has; None if unknown.
-
-    Read from the grading suite when it is there; in a student's copy of the course only
-    the public suite exists, and its first line (written by :func:`public_suite`) says.
-    """
-    try:
-        if assignment.suite.is_file():
-            tree = ast.parse(assignment.suite.read_text("utf-8"))
-            tests = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-                     and n.name.startswith(("test", "Test"))]
-            if _hidden_module(tree):
-                return len(tests)
-            return sum(1 for n in tests if any(_is_hidden(d) for d in n.decorator_list))
-        first = public_suite_path(course, assignment).read_text("utf-8").split("\n", 1)[0]
-    except (OSError, SyntaxError, ValueError):
-        return None
-    if first.startswith(ALL_HIDDEN):
-        return None  # every check is hidden, how many is not shipped
-    match = re.match(r"# Public checks only: (\d+) hidden check", first)
-    return int(match.group(1)) if match else None
-
-
 def public_suite(source: str) -> str:
     """The suite without its hidden tests (functions and classes marked hidden)."""
     tree = ast.parse(source)
-    if _hidden_module(tree):
+    if hidden_module(tree):
         return f'{ALL_HIDDEN}\n'
     kept = [
         node for node in tree.body
         if not (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-                and any(_is_hidden(d) for d in node.decorator_list))
+                and any(is_hidden_mark(d) for d in node.decorator_list))
     ]
     removed = len(tree.body) - len(kept)
     lines = source.split("\n")
@@ -195,7 +158,7 @@ class Release:
         return [p for p, text in self.files.items() if not p.is_file() or p.read_text("utf-8") != text]
 
     def write(self) -> list[Path]:
-        from .results import atomic_write
+        from grader.files import atomic_write
 
         changed = self.stale()
         for path in changed:
@@ -209,6 +172,9 @@ def build_release(course: Course, names: list[str] | None = None) -> Release:
         spec = course.assignment(name)
         if not spec.notebook.is_file():
             raise ReleaseError(f"{name}: master notebook {spec.notebook} does not exist")
+        problems = check_suite(spec.suite.read_text("utf-8"), spec.suite)
+        if problems:  # a misspelled @pytest.mark.hidden would ship a hidden check
+            raise ReleaseError(f"{name}: the suite's marks are wrong, nothing was released:\n  " + "\n  ".join(problems))
         folder = course.assignments_dir / name
         files[folder / spec.student_notebook_name] = student_notebook(spec)
         files[folder / "tests" / spec.suite.name] = public_suite(spec.suite.read_text("utf-8"))
@@ -216,7 +182,3 @@ def build_release(course: Course, names: list[str] | None = None) -> Release:
             if helper != spec.suite and not helper.name.startswith(("test_", "make_", "hidden_")):
                 files[folder / "tests" / helper.name] = helper.read_text("utf-8")
     return Release(files)
-
-
-def public_suite_path(course: Course, assignment: Assignment) -> Path:
-    return course.assignments_dir / assignment.name / "tests" / assignment.suite.name

@@ -11,35 +11,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from .grading import GRADER_ERROR, SubmissionResult, TestResult
+from grader.files import atomic_write
+from grader.model import GRADER_ERROR, SubmissionResult, TestResult
 
 RESULTS = "results.json"
 FULL = "result.full.json"  # everything, for the instructor and for resuming
-
-
-def atomic_write(path: Path, text: str | bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def gradescope(result: SubmissionResult) -> dict:
@@ -226,8 +206,8 @@ def check_lines(t: TestResult, mark: str, suffix: str, with_output: bool) -> lis
 
 def write_submission(result: SubmissionResult, folder: Path) -> None:
     """All per-submission files; results.json last (its presence marks the submission done)."""
-    from .manual import write_answers
-    from .report_html import render as feedback_html
+    from grader.reports.html import render as feedback_html
+    from grader.reports.review import write_answers
 
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(folder / "junit.xml", junit_xml(result))

@@ -1,7 +1,7 @@
 """Grading one submission: read it, choose its code, start its worker, run the suite.
 
 This runs on the trusted side (the process that computes scores); the student's code is
-only ever in the worker that :class:`grader.sandbox.Sandbox` starts. ``grade_file`` is
+only ever in the worker that :class:`grader.engine.sandbox.Sandbox` starts. ``grade_file`` is
 the single entry point used by ``grader grade`` (in a fresh process per submission),
 ``grader check``, ``grader validate`` and the test-suite.
 """
@@ -9,84 +9,21 @@ the single entry point used by ``grader grade`` (in a fresh process per submissi
 from __future__ import annotations
 
 import os
-import re
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .config import Assignment, ConfigError, Course, Limits, load_course
-from .extract import build_program
-from .manual import collect_answers
-from .notebook import SubmissionFile, SubmissionUnreadable, read_submission
-from .plugin import GRADER_ERROR_MESSAGE, GradingPlugin, TestOutcome
-from .sandbox import Isolation, Sandbox, WorkerLost
-from .submission import Submission, clean_output
-
-STATUSES = ("ok", "error", "timeout", "memory", "grader-error")
-# a row the grader itself failed on (its suite's code raised, a dataset is missing): not the
-# student's verdict, regraded when the batch is resumed, and `grader grade` exits 3
-GRADER_ERROR = "grader-error"
-
-
-def grader_error_message(checks: list[str] | None = None) -> str:
-    """The row's message for a student when the grader failed on it: no exception, no path."""
-    which = f" ({', '.join(checks)})" if checks else ""
-    return (f"The grader could not run {'every check' if not checks else 'some checks'} of this submission{which}; "
-            "this is not your mistake and your instructor has been told. This score is not final.")
-
-
-@dataclass
-class TestResult:
-    name: str
-    title: str
-    score: float
-    max_score: float
-    status: str  # passed | failed | grader-error
-    output: str
-    hidden: bool
-    target: str | None
-    seconds: float = 0.0
-    detail: str = ""  # grader-error: the exception and where, for the instructor only
-
-
-@dataclass
-class SubmissionResult:
-    submission: str  # the submission's name (file stem)
-    path: str
-    assignment: str | None
-    status: str  # ok | error | timeout | memory | grader-error
-    message: str  # why the status is not ok, for instructor and student
-    score: float
-    max_score: float
-    tests: dict[str, TestResult] = field(default_factory=dict)
-    device: str = "cpu"
-    execution_time: float = 0.0
-    problems: list[str] = field(default_factory=list)
-    load_errors: list[dict] = field(default_factory=list)
-    manual: list[dict] = field(default_factory=list)  # {name, points, prompt, answer}
-    sandbox: dict = field(default_factory=dict)
-    worker_output: str = ""
-    feedback: list[dict] = field(default_factory=list)  # pictures/tables for feedback.html
-    attempts: int = 1  # times it was started: a cluster retries one whose Dask worker died
-    grader_errors: list[str] = field(default_factory=list)  # grader-error: the details, instructor only
-
-    @property
-    def pending_points(self) -> float:
-        return sum(float(q["points"]) for q in self.manual)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["tests"] = [asdict(t) for t in self.tests.values()]
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SubmissionResult:
-        data = dict(data)
-        data["tests"] = {t["name"]: TestResult(**t) for t in data.get("tests", [])}
-        return cls(**data)
+from grader.config import Assignment, ConfigError, Course, Limits, load_course
+from grader.engine.plugin import GRADER_ERROR_MESSAGE, GradingPlugin, TestOutcome
+from grader.engine.sandbox import Isolation, Sandbox, WorkerLost
+from grader.engine.submission import Submission, clean_output
+from grader.files import safe_name
+from grader.model import GRADER_ERROR, STATUSES, SubmissionResult, TestResult, grader_error_message
+from grader.source.answers import collect_answers
+from grader.source.extract import build_program
+from grader.source.notebook import SubmissionFile, SubmissionUnreadable, read_submission
 
 
 def infer_assignment(sub: SubmissionFile | None, path: Path, course: Course) -> str | None:
@@ -102,7 +39,8 @@ def infer_assignment(sub: SubmissionFile | None, path: Path, course: Course) -> 
 
 def default_hidden_paths(course: Course, extra: tuple[str, ...] = ()) -> list[str]:
     """Folders the worker must not see: the course, data, caches and whatever the caller adds."""
-    from . import cache, datasets
+    from grader import datasets
+    from grader.engine import cache
 
     paths = [str(course.root)]
     repo = _enclosing_repository(course.root)
@@ -110,7 +48,7 @@ def default_hidden_paths(course: Course, extra: tuple[str, ...] = ()) -> list[st
         paths.append(str(repo))
     paths += [str(p) for _label, p in datasets.data_dirs()]
     paths += [str(Path.home())]  # the grader user's home: caches, keys, the Keras cache
-    paths += cache.hidden_paths()  # the trusted side's measurements (grader.cache), wherever they are
+    paths += cache.hidden_paths()  # the trusted side's measurements (grader.engine.cache), wherever they are
     paths += list(extra)
     return [p for p in dict.fromkeys(os.path.realpath(p) for p in paths) if os.path.isdir(p)]
 
@@ -224,11 +162,11 @@ def grade_file(
 
     suite = spec.suite
     if not suite.is_file():  # a student's copy of the course: only the public checks exist
-        from .release import public_suite_path
+        from grader.config import public_suite_path
 
         suite, public_only = public_suite_path(course, spec), True
     plugin = GradingPlugin(make_submission, course.profile(spec, device), course.seed, public_only, targets)
-    args = [str(suite), "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--no-header",
+    args = [str(suite), "-q", "--strict-markers", "-p", "no:cacheprovider", "-p", "no:randomly", "--no-header",
             "-W", "ignore::DeprecationWarning", "-p", "no:unraisableexception", f"--rootdir={suite.parent}"]
     quiet = open(os.devnull, "w")  # noqa: SIM115 - pytest's terminal output is not the result
     try:
@@ -292,7 +230,7 @@ def _result(path: Path, spec: Assignment, sub: SubmissionFile | None, program: A
         problems.append("found by name (their cell had lost its `graded` tag): " + ", ".join(program.found_by_name))
     load_errors = made.load_errors if made is not None else []
     return SubmissionResult(
-        submission=_safe_name(path.stem),
+        submission=safe_name(path.stem),
         path=str(path),
         assignment=spec.name,
         status=status,
@@ -318,9 +256,5 @@ def _unassigned(path: Path, course: Course, unreadable: str | None, start: float
         f"cannot tell which assignment {path.name} is for: its notebook metadata names none and its "
         f"file name contains none of: {known}. Pass --assignment NAME."
     )
-    return SubmissionResult(_safe_name(path.stem), str(path), None, "error", message, 0.0, 0.0,
+    return SubmissionResult(safe_name(path.stem), str(path), None, "error", message, 0.0, 0.0,
                             execution_time=round(time.perf_counter() - start, 3))
-
-
-def _safe_name(stem: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("._") or "submission"

@@ -27,10 +27,9 @@ import re
 import symtable
 from dataclasses import dataclass, field
 
-from .notebook import Cell, SubmissionFile
+from grader.source.markers import GRADED_TAG, graded_label
+from grader.source.notebook import Cell, SubmissionFile
 
-GRADED_TAG = "graded"
-_GRADED_LINE = re.compile(r"^#\s*GRADED\b\s*:?\s*(?P<label>.*)$", re.IGNORECASE)
 _MAGIC = re.compile(r"^(\s*)([%!].*)$")
 _BUILTINS = frozenset(dir(builtins))
 
@@ -67,12 +66,11 @@ class Program:
 
 
 def is_graded(cell: Cell) -> bool:
-    return cell.kind == "code" and (GRADED_TAG in cell.tags or bool(_GRADED_LINE.match(cell.first_line)))
+    return cell.kind == "code" and (GRADED_TAG in cell.tags or graded_label(cell.first_line) is not None)
 
 
-def graded_label(cell: Cell) -> str:
-    match = _GRADED_LINE.match(cell.first_line)
-    return (match.group("label").strip() if match else "") or f"cell {cell.index + 1}"
+def cell_label(cell: Cell) -> str:
+    return graded_label(cell.first_line) or f"cell {cell.index + 1}"
 
 
 def clean_source(source: str) -> str:
@@ -186,7 +184,7 @@ def build_program(submission: SubmissionFile, graded_names: tuple[str, ...],
             broken[cell.index] = exc
             if is_graded(cell):
                 program.problems.append(
-                    f"The graded cell '{graded_label(cell)}' has a syntax error on line "
+                    f"The graded cell '{cell_label(cell)}' has a syntax error on line "
                     f"{exc.lineno}: {exc.msg}. Nothing in that cell could run."
                 )
 
@@ -266,7 +264,7 @@ def build_program(submission: SubmissionFile, graded_names: tuple[str, ...],
             ))
         elif is_graded(cell) and parsed.get(cell.index, ("", None))[1] is not None:
             program.units.append(Unit(
-                label=f"graded cell '{graded_label(cell)}'",
+                label=f"graded cell '{cell_label(cell)}'",
                 filename=f"<cell {cell.index + 1}>",
                 source=parsed[cell.index][0],
             ))

@@ -1,10 +1,10 @@
 """Grading many submissions: one row each, whatever happens, and resumable.
 
 Each submission is graded in a *fresh trusted process*: a runner forked by its slot's warm
-parent (:mod:`grader.warm`), which imported TensorFlow once for the whole batch. A crash
+parent (:mod:`grader.batch.slot`), which imported TensorFlow once for the whole batch. A crash
 of TensorFlow or of the grader itself on one submission costs that submission's row its
 score, never the batch. That process writes the submission's files atomically
-(:mod:`grader.results`), ``results.json`` last; the batch then rewrites ``grades.csv``.
+(:mod:`grader.reports.results`), ``results.json`` last; the batch then rewrites ``grades.csv``.
 Re-running on the same output folder skips every submission whose ``results.json``
 exists (``--force`` regrades), except rows whose status is ``grader-error`` (the grader,
 not the student, failed on them): those are always graded again. When the runner dies
@@ -15,7 +15,7 @@ need (the ``load_*`` datasets they call, the ``data`` files their entries declar
 missing dataset stops the batch with the lookup's message, before any student is graded.
 
 Where the submissions are graded is a :class:`Backend`: :class:`LocalSlots` (``--jobs``
-warm parents on this machine) or :class:`grader.cluster.ClusterBackend` (``--cluster``:
+warm parents on this machine) or :class:`grader.batch.cluster.ClusterBackend` (``--cluster``:
 Dask workers, each grading with :func:`_run_one` as a local slot does); planning,
 resuming, the rows, ``grades.csv`` and the review files are this module's either way.
 """
@@ -32,12 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from .config import Course
-from .device import DeviceChoice, split_cores
-from .grading import GRADER_ERROR, SubmissionResult, _safe_name, grader_error_message
-from .manual import write_review
-from .results import atomic_write, gradebook_csv, load_full, write_submission
-from .warm import WarmParent
+from grader.batch.device import DeviceChoice, split_cores
+from grader.batch.slot import WarmParent
+from grader.config import Course
+from grader.files import atomic_write, safe_name
+from grader.model import GRADER_ERROR, SubmissionResult, grader_error_message
+from grader.reports.results import gradebook_csv, load_full, write_submission
+from grader.reports.review import write_review
 
 SUFFIXES = (".ipynb", ".py")
 SKIP_DIRS = {".ipynb_checkpoints", "__pycache__", ".git"}
@@ -71,9 +72,9 @@ def plan(files: list[Path]) -> list[Job]:
     """Give each submission a unique, file-system-safe folder name."""
     jobs, used = [], set()
     for file in files:
-        name = _safe_name(file.stem)
+        name = safe_name(file.stem)
         if name in used:
-            name = _safe_name(f"{file.parent.name}_{file.stem}")
+            name = safe_name(f"{file.parent.name}_{file.stem}")
         base, n = name, 2
         while name in used:
             name, n = f"{base}_{n}", n + 1
@@ -111,7 +112,7 @@ def grade_batch(
     ``progress(done, total)`` is called once the work is planned (submissions already
     graded count as done) and after each submission; ``log`` gets one line per submission.
     ``cluster``: the address of a Dask scheduler (or ``local:N``) to grade on instead of
-    ``jobs`` local slots (:mod:`grader.cluster`); planning, resuming, the rows, grades.csv
+    ``jobs`` local slots (:mod:`grader.batch.cluster`); planning, resuming, the rows, grades.csv
     and the review files are the same either way.
     """
     work = plan(discover(paths, exclude=[out]))
@@ -134,7 +135,7 @@ def grade_batch(
     if cluster is None:
         backend = LocalSlots(paths, course, out, assignment, device, jobs, limits)
     else:
-        from .cluster import ClusterBackend
+        from grader.batch.cluster import ClusterBackend
 
         backend = ClusterBackend(cluster, course, out, assignment, device, limits, log)
     total = len(work)
@@ -163,7 +164,7 @@ def grade_batch(
 
 def _dataset_loaders() -> dict[str, Callable[[], object]]:
     """``grader.datasets``' loaders by name: ``load_mnist``, ``load_fashion_mnist``, ..."""
-    from . import datasets
+    from grader import datasets
 
     return {name: getattr(datasets, name) for name in dir(datasets)
             if name.startswith("load_") and callable(getattr(datasets, name))}
@@ -207,8 +208,8 @@ def check_data(course: Course, assignment: str | None, todo: list[Job]) -> None:
     for a dataset a suite loads, :class:`grader.config.ConfigError` for a declared data file,
     when it is missing. Without this, every submission would be graded with those checks
     failing as grader errors."""
-    from .grading import course_data, infer_assignment
-    from .notebook import SubmissionUnreadable, read_submission
+    from grader.engine.grading import course_data, infer_assignment
+    from grader.source.notebook import SubmissionUnreadable, read_submission
 
     if assignment is not None:  # one assignment for the whole batch
         names = {assignment} if todo else set()
@@ -228,7 +229,7 @@ def check_data(course: Course, assignment: str | None, todo: list[Job]) -> None:
         course_data(course, spec)
         suite = spec.suite
         if not suite.is_file():
-            from .release import public_suite_path
+            from grader.config import public_suite_path
 
             suite = public_suite_path(course, spec)
         for loader in suite_datasets(suite, loaders):
@@ -307,7 +308,7 @@ class LocalSlots:
 def _run_one(job: Job, course: Course, out: Path, assignment: str | None, device: str, gpu_index: int | str | None,
              slot: int, cores: list[int] | None, limits: dict, hide: list[str], parent: WarmParent) -> SubmissionResult:
     """Grade ``job`` in a runner forked by ``parent``; its files end up in ``out/<name>``.
-    Shared by the local slots and the cluster's workers (:mod:`grader.cluster`)."""
+    Shared by the local slots and the cluster's workers (:mod:`grader.batch.cluster`)."""
     folder = out / job.name
     request = {
         "path": str(job.path.resolve()), "assignment": assignment, "config": str(course.root / "autograder.toml"),

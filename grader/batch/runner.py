@@ -1,6 +1,6 @@
 """Grading one submission in its own trusted process, from a request the batch wrote.
 
-The process is forked per submission by the slot's warm parent (:mod:`grader.warm`), so
+The process is forked per submission by the slot's warm parent (:mod:`grader.batch.slot`), so
 a crash of TensorFlow or of the grader on one submission costs that submission's row its
 score, never the batch. :func:`run` writes the submission's result files into
 ``request["out"]``; any failure of its own becomes an ``error`` result where possible.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from . import prefork
+from grader.engine import prefork
 
 
 def run(request: dict[str, Any]) -> int:
@@ -21,9 +21,10 @@ def run(request: dict[str, Any]) -> int:
     """
     # first, while nothing of the grading is in memory: the worker's template
     with prefork.worker_template():
-        from .config import load_course
-        from .grading import GRADER_ERROR, SubmissionResult, grade_file, grader_error_message
-        from .results import write_submission
+        from grader.config import load_course
+        from grader.engine.grading import grade_file
+        from grader.model import GRADER_ERROR, SubmissionResult, grader_error_message
+        from grader.reports.results import write_submission
 
         out = Path(request["out"])
         try:

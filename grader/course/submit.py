@@ -5,7 +5,7 @@ Before packaging, the notebook is validated the way the grader will see it:
 1. it can be read (valid JSON notebook or .py, not empty, not too large);
 2. the assignment is known (notebook metadata or file name, or ``--assignment``);
 3. every graded name of the assignment is defined (the same selection of code the grader
-   makes: :func:`grader.extract.build_program`), and no graded cell has a syntax error;
+   makes: :func:`grader.source.extract.build_program`), and no graded cell has a syntax error;
 4. the public checks run (sandboxed, like ``grader check``) and their score is shown;
 5. the explanation questions have answers.
 
@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import Course
+from grader.config import Course
 
 
 @dataclass
@@ -44,10 +44,10 @@ def sha256(data: bytes) -> str:
 
 def submit(notebook: Path | str, course: Course, out: Path | str = ".", assignment: str | None = None,
            log: Callable[[str], None] = print, run_checks: bool = True) -> SubmitReport:
-    from .extract import build_program
-    from .grading import infer_assignment
-    from .manual import collect_answers
-    from .notebook import SubmissionUnreadable, read_submission
+    from grader.engine.grading import infer_assignment
+    from grader.source.answers import collect_answers
+    from grader.source.extract import build_program
+    from grader.source.notebook import SubmissionUnreadable, read_submission
 
     path = Path(notebook)
     try:
@@ -83,8 +83,8 @@ def submit(notebook: Path | str, course: Course, out: Path | str = ".", assignme
 
     checks: dict = {}
     if run_checks:
-        from .grading import grade_file
-        from .report_html import load_error_text
+        from grader.engine.grading import grade_file
+        from grader.reports.html import load_error_text
 
         result = grade_file(path, assignment=name, course=course, device="cpu", public_only=True)
         failing = [t for t in result.tests.values() if t.status != "passed"]
@@ -136,7 +136,7 @@ def submit(notebook: Path | str, course: Course, out: Path | str = ".", assignme
 
 def write_zip(path: Path, files: dict[str, bytes]) -> None:
     """A zip with fixed timestamps and order, written atomically."""
-    from .results import atomic_write
+    from grader.files import atomic_write
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:

@@ -1,6 +1,6 @@
 """The ``submission`` fixture: the trusted side's handle on a student's running code.
 
-Every method sends a request to the worker (:mod:`grader.sandbox`) and turns the reply
+Every method sends a request to the worker (:mod:`grader.engine.sandbox`) and turns the reply
 into plain data, a failed check with a message for the student, or :class:`WorkerLost`.
 Models come back as config + weights and are rebuilt here with Keras' safe mode after an
 allow-list check of the config (no Lambda, no custom or non-Keras classes), so no code of
@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from .checks import CheckFailed
-from .extract import missing_name_message
-from .sandbox import Sandbox, WorkerLost
+from grader.checks.expect import CheckFailed
+from grader.engine.sandbox import Sandbox, WorkerLost
+from grader.source.extract import missing_name_message
 
 __all__ = ["Submission", "Outcome", "ModelObservation", "HistoryObservation", "SubmissionError", "WorkerLost",
            "GraderError", "clean_output"]
@@ -263,7 +263,7 @@ class Submission:
 
     def _missing_message(self, name: str) -> str:
         unparsable = next((p for p in self.problems if p.startswith(f"`{name}` could not be read:")), None)
-        if unparsable is not None:  # its cell has a syntax error (grader.extract said where)
+        if unparsable is not None:  # its cell has a syntax error (grader.source.extract said where)
             return unparsable
         cause = self._load_cause(name)
         if cause is not None:  # the statement that defines it raised when the cells were run
@@ -356,7 +356,7 @@ class Submission:
     def probe(self, func: Any, *args: Any, helpers: Any = (), **kwargs: Any) -> Any:
         """Run ``func(ns, *args, **kwargs)`` in the worker and return its plain-data result.
 
-        The probe's scope holds ``record_fit`` (:mod:`grader.fit_recorder`: watch and cap the
+        The probe's scope holds ``record_fit`` (:mod:`grader.worker.fit_recorder`: watch and cap the
         student's own ``Model.fit``) and, run first, the source of each of ``helpers``: modules
         of the suite (or paths of ``.py`` files next to it) whose functions several probes share.
         """

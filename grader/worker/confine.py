@@ -1,6 +1,6 @@
 """Confining the worker process, from the inside, before any student code runs.
 
-Called first thing by :mod:`grader.worker` while the process is single-threaded (only the
+Called first thing by :mod:`grader.worker.main` while the process is single-threaded (only the
 standard library imported). Each layer is applied when the OS allows it and *reported*,
 so results say what was enforced (docs/SECURITY.md):
 
@@ -26,6 +26,9 @@ import stat
 import sys
 from typing import Any
 
+from grader.worker.libc import die_with_parent, no_new_privs
+from grader.worker.libc import libc as _libc
+
 CLONE_NEWNS = 0x00020000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWUSER = 0x10000000
@@ -33,19 +36,11 @@ CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 1, 2, 4, 8, 32
 MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
 MNT_DETACH = 2
-PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 
-_libc = ctypes.CDLL(None, use_errno=True)
+
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
 _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 _libc.unshare.argtypes = [ctypes.c_int]
-_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-
-
-def die_with_parent() -> None:
-    """SIGKILL when the parent dies. The kernel clears this on fork and on a change of
-    credentials, so every forked child and the worker after its uid switch arm it again."""
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def _check(result: int, what: str) -> None:
@@ -330,7 +325,7 @@ def confine(setup: dict[str, Any]) -> dict[str, Any]:
         report["uid"] = uid
     elif "uid" not in report:
         report["uid"] = f"unchanged ({os.getuid()})"
-    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    no_new_privs()
     os.chdir(scratch)
     os.umask(0o077)
     return report

@@ -1,11 +1,11 @@
 """Grading a batch on a Dask distributed cluster: ``grader grade PATH... --cluster ADDRESS``.
 
 The client (the ``grader grade`` process) plans, resumes and writes exactly as a local
-batch does (:func:`grader.batch.grade_batch`, one code path): only *where* a submission is
+batch does (:func:`grader.batch.batch.grade_batch`, one code path): only *where* a submission is
 graded changes. Each task ships the submission's **bytes**, its file name and the
 assignment, never a path: workers share no file system with the client. On a Dask worker
 the task writes the bytes into a private temporary folder and grades them the way a local
-slot does (:func:`grader.batch._run_one`): a runner forked by a warm parent that the Dask
+slot does (:func:`grader.batch.batch._run_one`): a runner forked by a warm parent that the Dask
 worker started on its first task and keeps for the next ones, one per worker thread. The
 task returns the result as data (the :class:`SubmissionResult` as a dict and the small
 result files' bytes); the client writes them under ``OUT/<name>/`` atomically as they
@@ -45,12 +45,13 @@ from concurrent.futures import CancelledError, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from .batch import Job, Outcome, _run_one, error_result
-from .config import Course, load_course
-from .device import DeviceChoice, count_gpus, split_cores
-from .grading import GRADER_ERROR, SubmissionResult, _safe_name, grader_error_message
-from .results import FULL, RESULTS, atomic_write, gradescope, write_submission
-from .warm import WarmParent
+from grader.batch.batch import Job, Outcome, _run_one, error_result
+from grader.batch.device import DeviceChoice, count_gpus, split_cores
+from grader.batch.slot import WarmParent
+from grader.config import Course, load_course
+from grader.files import atomic_write, safe_name
+from grader.model import GRADER_ERROR, SubmissionResult, grader_error_message
+from grader.reports.results import FULL, RESULTS, gradescope, write_submission
 
 CONNECT_SECONDS = 10.0  # reaching the scheduler; GRADER_CLUSTER_TIMEOUT overrides
 WORKER_WAIT_SECONDS = 60.0  # for a first worker to join a scheduler that has none
@@ -119,7 +120,7 @@ def _topic(key: str) -> str:
 
 
 class ClusterBackend:
-    """The batch's side (:class:`grader.batch.Backend`): submits, receives, writes."""
+    """The batch's side (:class:`grader.batch.batch.Backend`): submits, receives, writes."""
 
     def __init__(self, address: str, course: Course, out: Path, assignment: str | None, device: DeviceChoice,
                  limits: dict, log: Callable[[str], None] = lambda s: None, timeout: float | None = None) -> None:
@@ -348,7 +349,7 @@ def grade_on_worker(data: bytes, filename: str, name: str, common: dict[str, Any
         tmp = Path(tempfile.mkdtemp(prefix="grader-task-", dir=worker.local_directory))
         try:
             suffix = Path(filename).suffix if re.fullmatch(r"\.[A-Za-z0-9]{1,16}", Path(filename).suffix) else ""
-            path = tmp / "submission" / (_safe_name(Path(filename).stem) + suffix)
+            path = tmp / "submission" / (safe_name(Path(filename).stem) + suffix)
             path.parent.mkdir()
             path.write_bytes(data)
             job = Job(path, name)

@@ -6,7 +6,7 @@ Gradescope's contract (its "autograder specifications"): the uploaded zip holds
 built; for every submission, the student's files are put in ``/autograder/submission``,
 ``run_autograder`` is copied to ``/autograder/run_autograder`` and run, and it must
 leave ``/autograder/results/results.json`` (score, tests[], output, ...: the format
-:func:`grader.results.gradescope` writes).
+:func:`grader.reports.results.gradescope` writes).
 
 The zip holds::
 
@@ -40,7 +40,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from .config import CONFIG_NAME, Course
+from grader.config import CONFIG_NAME, Course
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -378,7 +378,7 @@ def build_gradescope(course: Course, name: str, out: Path | str) -> dict[str, An
             executable = arcname in ("setup.sh", "run_autograder")
             info.external_attr = (0o100755 if executable else 0o100644) << 16
             zf.writestr(info, files[arcname])
-    from .results import atomic_write
+    from grader.files import atomic_write
 
     atomic_write(Path(out), buf.getvalue())
     return description

@@ -24,12 +24,12 @@ Where it lives
     user's, :func:`user_dir`). ``GRADER_NO_CACHE=1`` (``--no-cache``) switches it off;
     without either, ``grade_file`` called directly (tests, ``grader validate``) measures
     afresh. The folder is hidden from the worker like the output folder
-    (:func:`hidden_paths`, used by ``grader.grading.default_hidden_paths``).
+    (:func:`hidden_paths`, used by ``grader.engine.grading.default_hidden_paths``).
 
 Concurrency
     One trainer per key at a time: ``fcntl.flock`` on ``locks/<key>.lock``; the second
     ``--jobs`` slot wanting the same key waits, then reads the entry. Entries are written
-    with :func:`grader.results.atomic_write` (a temporary file, then ``os.replace``).
+    with :func:`grader.reports.results.atomic_write` (a temporary file, then ``os.replace``).
     ``events.log`` gets one JSON line per hit and per store (tests and ``grader cache
     info`` read it).
 """
@@ -257,7 +257,7 @@ class TrustedCache:
             data = encode(value)
             if not plain(data):
                 raise TypeError(f"{what}: the cached value must be plain data, not {type(data).__name__}")
-            from .results import atomic_write
+            from grader.files import atomic_write
 
             entry = {"format": FORMAT, "key": key, "what": what, "value": data, "seconds": round(seconds, 3),
                      "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "context": self.context(),

@@ -1,9 +1,9 @@
 """Starting, watching and ending a worker: the trusted side's grip on student code.
 
 A :class:`Sandbox` owns one worker process (the runner's forked template from
-:mod:`grader.prefork` when there is one, else ``python -I -m grader.worker``) and talks to
-it over two pipes with :mod:`grader.protocol`. Limits are enforced twice, inside (rlimits,
-namespaces, uid; see :mod:`grader.confine`) and outside, by a watchdog thread that
+:mod:`grader.engine.prefork` when there is one, else ``python -I -m grader.worker.main``) and talks to
+it over two pipes with :mod:`grader.worker.protocol`. Limits are enforced twice, inside (rlimits,
+namespaces, uid; see :mod:`grader.worker.confine`) and outside, by a watchdog thread that
 every 0.2 s checks the wall clock, the resident memory and task count of the whole
 process tree, and the scratch folder's size, and kills everything at the first excess.
 
@@ -16,7 +16,6 @@ alive.
 
 from __future__ import annotations
 
-import ctypes
 import itertools
 import json
 import os
@@ -35,10 +34,11 @@ from typing import Any
 
 import psutil
 
-from . import prefork, protocol
-from .config import Limits
+from grader.config import Limits
+from grader.engine import prefork
+from grader.worker import protocol
+from grader.worker.libc import become_subreaper
 
-PR_SET_CHILD_SUBREAPER = 36
 UID_BASE = 61000  # worker uids when the grader runs as root: claimed from 61000 up
 MAX_REPLY_BYTES = 2 * 1024**3
 # world-writable folders: under its own uid the worker could still leave files there
@@ -74,13 +74,6 @@ class Isolation:
     seed: int = 0  # seeds random, numpy and keras in the worker before every call
     # course files shown read-only in the worker's folder: (absolute source, relative path)
     data: list[tuple[str, str]] = field(default_factory=list)
-
-
-def _become_subreaper() -> None:
-    try:
-        ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _closed_ancestors(paths: list[str]) -> list[str]:
@@ -209,7 +202,7 @@ class Sandbox:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
-        _become_subreaper()
+        become_subreaper()
         if os.geteuid() == 0:
             self.uid, self._uid_lock = claim_uid(self.isolation.slot)
         self.scratch = tempfile.mkdtemp(prefix="grader-scratch-")
@@ -250,7 +243,7 @@ class Sandbox:
             self._resp_r, resp_w = os.pipe()
             out_r, out_w = os.pipe()
             self.proc = psutil.Popen(
-                [sys.executable, "-I", "-m", "grader.worker", str(req_r), str(resp_w)],
+                [sys.executable, "-I", "-m", "grader.worker.main", str(req_r), str(resp_w)],
                 stdin=open(os.devnull, "rb"), stdout=out_w, stderr=out_w,  # noqa: SIM115
                 pass_fds=(req_r, resp_w), cwd=self.scratch, start_new_session=True, env=env,
             )

@@ -1,7 +1,7 @@
 """``feedback.html``: one self-contained page per graded submission.
 
 The page shows the score check by check with the messages a student reads, the pictures
-and tables the suite attached (:mod:`grader.feedback`: PNGs inline as ``data:`` URIs,
+and tables the suite attached (:mod:`grader.checks.feedback`: PNGs inline as ``data:`` URIs,
 mismatching table rows highlighted), problems found while reading the code, and the
 explanation questions still waiting for a person.
 
@@ -132,7 +132,7 @@ def load_error_text(error: Any) -> str:
 
 
 def render(result: Any, hidden: bool = False) -> str:
-    """The HTML page of ``result`` (a :class:`grader.grading.SubmissionResult`).
+    """The HTML page of ``result`` (a :class:`grader.engine.grading.SubmissionResult`).
 
     ``hidden=False`` (the student's copy) leaves out the messages and pictures of hidden
     checks; ``hidden=True`` is the instructor's copy.

@@ -41,10 +41,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .checks import CheckFailed
+from grader.checks.expect import CheckFailed
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
-QUESTION_RE = re.compile(r"^[\w.-]+$")  # what an answer cell's marker accepts (grader.manual)
+QUESTION_RE = re.compile(r"^[\w.-]+$")  # what an answer cell's marker accepts (grader.reports.review)
 
 
 class ImportOtterError(Exception):
@@ -206,7 +206,7 @@ def our_markers(source: str) -> str:
     """
     from otter.assign.solutions import begin_solution_regex, solution_line_regex
 
-    from .release import INLINE
+    from grader.source.markers import INLINE_SOLUTION as INLINE
 
     out: list[str] = []
     for line in source.split("\n"):
@@ -275,7 +275,7 @@ the `expect*` helpers (docs/AUTHORING.md) to tell students what was expected and
 
 import pytest
 
-from grader.otter_import import {runner}
+from grader.course.otter_import import {runner}
 '''
     blocks: list[str] = []
     count = hidden_count = 0
@@ -314,7 +314,7 @@ from grader.otter_import import {runner}
 
 
 def config_entry(name: str, title: str, notebook: str, suite: str, questions: list[Question]) -> str:
-    from .bundle import dump_toml
+    from grader.course.bundle import dump_toml
 
     graded = [n for q in questions if not q.manual for n in q.graded]
     entry: dict[str, Any] = {"title": title, "notebook": notebook, "suite": suite,
@@ -499,7 +499,7 @@ def convert(master: Path | str, course_dir: Path | str, name: str | None = None,
     rel = folder.relative_to(course_dir).as_posix()
     entry = config_entry(name, title, f"{rel}/{notebook_path.name}", f"{rel}/{suite_path.name}", questions)
 
-    from .results import atomic_write
+    from grader.files import atomic_write
 
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(notebook_path, nbformat.writes(out_nb) + "\n")
@@ -518,8 +518,8 @@ def append_entry(course_dir: Path, conversion: Conversion) -> Path:
     """Append the entry to ``course_dir/autograder.toml`` (created when missing)."""
     import json
 
-    from .config import CONFIG_NAME
-    from .config import tomllib as _toml
+    from grader.config import CONFIG_NAME
+    from grader.config import tomllib as _toml
 
     path = Path(course_dir) / CONFIG_NAME
     text = path.read_text("utf-8") if path.is_file() else NEW_CONFIG.format(name=json.dumps(Path(course_dir).resolve().name))
@@ -528,7 +528,7 @@ def append_entry(course_dir: Path, conversion: Conversion) -> Path:
                                "(the entry is printed above)")
     new = text.rstrip("\n") + "\n\n" + conversion.entry
     _toml.loads(new)  # still valid TOML
-    from .results import atomic_write
+    from grader.files import atomic_write
 
     atomic_write(path, new)
     return path

@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from .checks import CheckFailed
-from .feedback import Feedback
-from .sandbox import WorkerLost
-from .submission import Submission
+from grader.checks.expect import CheckFailed
+from grader.checks.feedback import Feedback
+from grader.engine import marks
+from grader.engine.sandbox import WorkerLost
+from grader.engine.submission import Submission
 
 
 @dataclass
@@ -41,13 +42,6 @@ class TestOutcome:
 # what a student reads for a check the grader itself could not run: no exception text, no path
 GRADER_ERROR_MESSAGE = ("The grader could not run this check; this is not your mistake and your "
                         "instructor has been told.")
-
-
-def _marker_value(item: pytest.Item, name: str, default: Any) -> Any:
-    marker = item.get_closest_marker(name)
-    if marker is None:
-        return default
-    return marker.args[0] if marker.args else True
 
 
 def is_grader_error(excinfo: pytest.ExceptionInfo) -> bool:
@@ -104,28 +98,33 @@ class GradingPlugin:
 
     # ------------------------------------------------------------------ hooks
     def pytest_configure(self, config: pytest.Config) -> None:
-        config.addinivalue_line("markers", "points(n): points this check is worth (default 1)")
-        config.addinivalue_line("markers", "hidden: not shown to students, not run by grader check")
-        config.addinivalue_line("markers", "target(name): the graded name this check is about")
+        marks.register(config)
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
-        keep, drop = [], []
+        keep, drop, read = [], [], {}
         for item in items:
-            hidden = bool(item.get_closest_marker("hidden"))
-            target = _marker_value(item, "target", None)
-            if (self.public_only and hidden) or (self.targets and target not in self.targets):
+            try:
+                read[item.name] = item_marks = marks.read_marks(item)
+            except marks.MarkError as exc:  # the suite's mistake: no check of it is graded
+                self.collect_errors.append(str(exc))
+                drop.append(item)
+                continue
+            if (self.public_only and item_marks.hidden) or (self.targets and item_marks.target not in self.targets):
                 drop.append(item)
             else:
                 keep.append(item)
+        if self.collect_errors:
+            keep, drop = [], list(items)
         if drop:
             config.hook.pytest_deselected(items=drop)
             items[:] = keep
         for item in items:
             doc = getattr(item.obj, "__doc__", None) or ""  # type: ignore[attr-defined]
             title = doc.strip().split("\n", 1)[0].strip() or item.name
+            item_marks = read[item.name]
             self.outcomes[item.name] = TestOutcome(
-                name=item.name, title=title, points=float(_marker_value(item, "points", 1.0)),
-                hidden=bool(item.get_closest_marker("hidden")), target=_marker_value(item, "target", None),
+                name=item.name, title=title, points=item_marks.points,
+                hidden=item_marks.hidden, target=item_marks.target,
             )
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
@@ -170,9 +169,9 @@ class GradingPlugin:
 
     @pytest.fixture(scope="session")
     def trusted_cache(self) -> Any:
-        """The trusted side's cache of its own measurements (:mod:`grader.cache`); off when
+        """The trusted side's cache of its own measurements (:mod:`grader.engine.cache`); off when
         no cache folder is set (``grade_file`` called directly) or with ``--no-cache``."""
-        from .cache import TrustedCache, active_dir
+        from grader.engine.cache import TrustedCache, active_dir
 
         return TrustedCache(active_dir(), self._profile, self._seed)
 

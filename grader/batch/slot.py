@@ -1,17 +1,17 @@
 """A warm parent per batch slot: import the heavy modules once, fork a runner per submission.
 
-``python -m grader.warm BATCH_PID SETTINGS_JSON`` is started by :mod:`grader.batch`, one
+``python -m grader.batch.slot BATCH_PID SETTINGS_JSON`` is started by :mod:`grader.batch.batch`, one
 per parallel slot. It imports the grader, pytest and the course's ``preload`` modules
 (TensorFlow, Keras, numpy by default: 2.5-3 s on a laptop CPU) and then, for each request
-line on its stdin, forks a **fresh trusted runner** (:func:`grader.runner.run`), reports
+line on its stdin, forks a **fresh trusted runner** (:func:`grader.batch.runner.run`), reports
 its pid, waits for it and reports its exit code. It never runs TensorFlow itself (no model,
 no session, no device query), so every fork starts from a clean, fork-safe state; a
 runner that crashes TensorFlow takes only itself down, as a fresh interpreter would.
 
-The runner forks its worker's template first thing (:mod:`grader.prefork`), so student
+The runner forks its worker's template first thing (:mod:`grader.engine.prefork`), so student
 code that imports TensorFlow finds it imported, too.
 
-The same process serves ``grader.check`` in a notebook (:mod:`grader.notebook_check`):
+The same process serves ``grader.check`` in a notebook (:mod:`grader.student.check`):
 started by the kernel at its first check, it forks a fresh runner per check (a request
 with ``"entry": "check"``) and dies with the kernel.
 
@@ -33,8 +33,8 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import prefork
-from .confine import die_with_parent
+from grader.worker import template
+from grader.worker.libc import die_with_parent, set_process_name
 
 START_SECONDS = 600.0  # for the first request: the imports happen before it is read
 
@@ -78,17 +78,17 @@ def _runner_child(request: dict[str, Any], parent: int, protocol_fd: int) -> NoR
     def body() -> int:
         os.close(protocol_fd)
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        prefork.detach(parent, "grader-runner", log)
+        template.detach(parent, "grader-runner", log)
         os.close(log)
-        if request.get("entry") == "check":  # grader.check's warm process (grader.notebook_check)
-            from . import notebook_check
+        if request.get("entry") == "check":  # grader.check's warm process (grader.student.check)
+            from grader.student import check as notebook_check
 
             return notebook_check._child_main(request)
-        from . import runner
+        from grader.batch import runner
 
         return runner.run(request)
 
-    prefork.exit_after(body)
+    template.exit_after(body)
 
 
 def main() -> int:
@@ -97,29 +97,25 @@ def main() -> int:
     if os.getppid() != batch:
         return 1
     settings = json.loads(sys.argv[2])
-    prefork.set_process_name("grader-warm")
+    set_process_name("grader-warm")
     protocol_fd = os.dup(1)  # the protocol's own descriptor; stray prints go to the log
     os.dup2(2, 1)
-    prefork.UNSAFE_PATHS.update([sys.path[0], *os.environ.get("PYTHONPATH", "").split(os.pathsep)])
-    prefork.UNSAFE_PATHS.discard("")
+    template.UNSAFE_PATHS.update([sys.path[0], *os.environ.get("PYTHONPATH", "").split(os.pathsep)])
+    template.UNSAFE_PATHS.discard("")
     cores = settings.get("cores")
     if cores and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, cores)
     for problem in preload(list(settings.get("preload", []))):
         print(problem, file=sys.stderr)
     # the engine's modules that runners and suites use: imported once, for every fork
-    from . import (  # noqa: F401
-        cache,
-        checks,
-        datasets,
-        feedback,
-        grading,
-        keras_checks,
-        notebook_check,
-        report_html,
-        results,
-        runner,
-    )
+    import grader.batch.runner  # noqa: F401
+    import grader.checks  # noqa: F401
+    import grader.datasets  # noqa: F401
+    import grader.engine.cache  # noqa: F401
+    import grader.engine.grading  # noqa: F401
+    import grader.reports.html  # noqa: F401
+    import grader.reports.results  # noqa: F401
+    import grader.student.check  # noqa: F401
 
     stdin = sys.stdin.buffer
     while line := stdin.readline():
@@ -181,7 +177,7 @@ class WarmParent:
         settings = {"cores": self.cores, "preload": self.preload}
         with open(self.own_log, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "grader.warm", str(os.getpid()), json.dumps(settings)],
+                [sys.executable, "-m", "grader.batch.slot", str(os.getpid()), json.dumps(settings)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, start_new_session=True, env=env,
             )
         self._buffer = b""

@@ -1,0 +1,1 @@
+"""The trusted side of one submission (see docs/ARCHITECTURE.md)."""
