@@ -5,7 +5,7 @@ test of the grader's suite, same names and points; ``QUESTIONS`` lists them) and
 ``bench/otter/<exercise>/tests/<name>.py``, one OK-format test file per question whose
 single doctest case calls the student's code through ``bench_checks.run(name, globals())``.
 The test files are generated from ``QUESTIONS`` (``python bench/otter_build.py --write-tests``
-rewrites them; tests/test_bench.py checks they are current) and committed.
+rewrites them; tests/integration/test_bench.py checks they are current) and committed.
 
 At bench time :func:`build_autograder` copies them into a temporary folder and runs
 ``otter generate`` there (``bench_checks.py`` as a support file), which writes the

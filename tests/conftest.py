@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 COURSE_DIR = ROOT / "tests" / "course"
 
 # grading suites and submissions live under tests/ but are data for our tests, not tests
-collect_ignore_glob = ["course/*", "submissions/*", "hostile/*"]
+collect_ignore_glob = ["course/*", "submissions/*", "hostile/submissions/*"]
 
 # never download anything in tests; CI sets GRADER_DATA_DIR to ../shared/datasets
 os.environ.setdefault("GRADER_OFFLINE", "1")

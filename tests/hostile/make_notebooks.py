@@ -1,6 +1,6 @@
 """Writes the corpus's notebooks (run from anywhere: `python tests/hostile/make_notebooks.py`).
 
-The 200 MB notebook is not here: tests/test_hostile.py writes it at test time.
+The 200 MB notebook is not here: tests/hostile/test_hostile.py writes it at test time.
 """
 
 from pathlib import Path

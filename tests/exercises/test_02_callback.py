@@ -1,0 +1,151 @@
+"""The 02_callback suite grades typical wrong submissions exactly and correct ones fully.
+
+Each file under tests/submissions/02_callback/ is graded once through the real engine
+(sandboxed worker, the suite with its hidden tests, train_mnist run on the CPU profile's
+MNIST subset). A wrong submission must lose exactly the points of the checks its mistake
+breaks, and each failed check's message must name the mistake; correct submissions written
+differently from the solution get full marks.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nbformat
+import pytest
+
+from grader.course.release import student_notebook
+from grader.engine.grading import grade_file
+from tests.exercises.common import (
+    ROOT,
+    assert_full_marks,
+    assert_graded_as,
+    course,
+    failed_tests,
+    grader_of,
+)
+
+os.environ.setdefault("GRADER_OFFLINE", "1")
+
+SUBMISSIONS = ROOT / "tests" / "submissions" / "02_callback"
+ASSIGNMENT = "02_callback"
+MAX_SCORE = 13.0
+SLOT = 22  # this module's own sandbox slot (see tests/exercises/test_01_keras_basics.py)
+ALL_TESTS = {
+    "test_callback_is_a_keras_callback", "test_callback_default_threshold",
+    "test_callback_other_thresholds", "test_callback_without_accuracy",
+    "test_callback_keras2_acc_key", "test_callback_message", "test_train_mnist_history",
+    "test_train_mnist_uses_callback", "test_train_mnist_model_agrees",
+}
+
+
+graded = grader_of(ASSIGNMENT, slot=SLOT)
+
+
+# submission -> (score, {failed test: words its message must contain})
+WRONG = {
+    "wrong_strict_greater.py": (9, {
+        "test_callback_default_threshold": ["'>' instead of '>='", "accuracy': 0.99}"],
+        "test_callback_other_thresholds": ["'>' instead of '>='", "AccuracyThresholdCallback(0.9)"],
+    }),
+    "wrong_hardcoded_threshold.py": (10, {
+        "test_callback_other_thresholds": ["threshold passed to __init__ is ignored"],
+        "test_callback_message": ["Reached 90% accuracy so cancelling training!",
+                                  "must follow the threshold"],
+    }),
+    "wrong_acc_key.py": (2, {
+        "test_callback_default_threshold": ["logs['acc']", "Keras 2"],
+        "test_callback_other_thresholds": ["logs['acc']"],
+        "test_callback_without_accuracy": ["does not stop training"],
+        "test_callback_keras2_acc_key": ["reads 'acc', the Keras 2 name"],
+        "test_callback_message": ["Nothing was printed"],
+        "test_train_mnist_history": ["went on to epoch 10"],
+        "test_train_mnist_uses_callback": ["callbacks=[AccuracyThresholdCallback()]"],
+    }),
+    "wrong_no_logs_guard.py": (11, {
+        "test_callback_without_accuracy": ["logs=None", "raised TypeError", "(line 12: accuracy = logs[",
+                                           "logs.get('accuracy')"],
+        "test_callback_keras2_acc_key": ["raised KeyError", "Keras 2"],
+    }),
+    "wrong_no_normalization.py": (9, {
+        "test_train_mnist_history": ["the training accuracy is", "divide x_train by 255.0"],
+        "test_train_mnist_uses_callback": ["did not print"],
+    }),
+    "wrong_keras2_compile.py": (8, {
+        "test_train_mnist_history": ["not a valid dtype", "pass metrics=['accuracy'] by keyword"],
+        "test_train_mnist_uses_callback": ["by keyword"],
+        "test_train_mnist_model_agrees": ["by keyword"],
+    }),
+    "wrong_fake_history.py": (12, {
+        "test_train_mnist_model_agrees": ["reports a final training accuracy of 0.9950",
+                                          "Return the History"],
+    }),
+}
+# Graded only with GRADER_ALL_SUBMISSIONS=1 (each runs train_mnist in the worker; the set
+# above already covers every check): more mistakes, exact points as well.
+EXTRA = {
+    "wrong_self_stop_training.py": (4, {
+        "test_callback_default_threshold": ["self.stop_training", "self.model.stop_training = True"],
+        "test_callback_other_thresholds": ["self.model.stop_training = True"],
+        "test_callback_without_accuracy": ["does not stop training"],
+        "test_callback_keras2_acc_key": ["does not stop training"],
+        "test_train_mnist_history": ["reached 0.99 at epoch", "went on to epoch 10",
+                                     "self.model.stop_training = True"],
+    }),
+    "wrong_message_fraction.py": (12, {
+        "test_callback_message": ["Reached 0.99% accuracy", "print it as a percentage"],
+    }),
+    "wrong_epochs_20.py": (10, {
+        "test_train_mnist_history": ["asked for 20 epochs; at most 10"],
+    }),
+}
+if os.environ.get("GRADER_ALL_SUBMISSIONS", "").lower() in ("1", "true", "yes"):
+    WRONG.update(EXTRA)
+
+CORRECT = ["correct_rescaling_layer.py", "correct_getattr_style.py"]
+
+
+def test_every_submission_is_covered():
+    files = {p.name for p in SUBMISSIONS.iterdir() if p.suffix in (".py", ".ipynb")}
+    assert files == set(WRONG) | set(EXTRA) | set(CORRECT)
+
+
+def test_profiles_have_what_the_suite_reads():
+    for device in ("cpu", "gpu"):
+        profile = course().profile(course().assignment(ASSIGNMENT), device)
+        assert {"train_samples", "max_epochs", "target_accuracy", "consistency_margin"} <= set(profile)
+        assert profile["max_epochs"] == 10 and profile["target_accuracy"] == 0.99
+    assert course().profile(course().assignment(ASSIGNMENT), "gpu")["train_samples"] == 60000
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(WRONG))
+def test_wrong_submission_gets_exact_points(name):
+    score, expected_failures = WRONG[name]
+    assert_graded_as(graded(SUBMISSIONS / name), score, expected_failures, ALL_TESTS, MAX_SCORE)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", CORRECT)
+def test_correct_submission_gets_full_marks(name):
+    assert_full_marks(graded(SUBMISSIONS / name), MAX_SCORE)
+
+
+@pytest.mark.slow
+def test_solution_notebook_gets_full_marks():
+    result = graded(course().assignment(ASSIGNMENT).notebook)
+    assert result.status == "ok", result.message
+    assert failed_tests(result) == {}
+    assert result.score == MAX_SCORE
+
+
+@pytest.mark.slow
+def test_blank_student_notebook_gets_zero(tmp_path):
+    spec = course().assignment(ASSIGNMENT)
+    stub = tmp_path / f"{ASSIGNMENT}.ipynb"
+    stub.write_text(student_notebook(spec), encoding="utf-8")
+    nb = nbformat.read(stub, as_version=4)
+    assert not any("SOLUTION" in c.source for c in nb.cells)
+    result = grade_file(stub, assignment=ASSIGNMENT, course=course(), device="cpu", slot=SLOT)
+    assert result.score == 0
+    assert result.max_score == MAX_SCORE

@@ -1,0 +1,146 @@
+"""The 04_convolution suite grades typical wrong submissions exactly and correct ones fully.
+
+Each file under tests/submissions/04_convolution/ is graded through the real engine
+(sandboxed worker, the suite with its hidden tests). A wrong submission must lose exactly
+the points of the checks its mistake breaks, and each failed check's message must name
+the mistake; correct submissions written differently from the solution get full marks.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from grader.course.release import student_notebook
+from grader.engine.grading import grade_file
+from tests.exercises.common import (
+    ROOT,
+    assert_full_marks,
+    assert_graded_as,
+    course,
+    failed_tests,
+    grader_of,
+)
+
+os.environ.setdefault("GRADER_OFFLINE", "1")
+
+SUBMISSIONS = ROOT / "tests" / "submissions" / "04_convolution"
+ASSIGNMENT = "04_convolution"
+MAX_SCORE = 17.0
+ALL_TESTS = {
+    "test_convolve_small_example", "test_convolve_matches_keras_conv2d",
+    "test_convolve_edge_filter_on_ascent", "test_convolve_random_cases",
+    "test_convolve_filters_and_weight_on_ascent", "test_to_pixels_small", "test_to_pixels_random",
+    "test_max_pool_small", "test_max_pool_odd_size", "test_max_pool_ascent", "test_max_pool_random",
+}
+CONVOLVE_TESTS = [
+    "test_convolve_small_example", "test_convolve_matches_keras_conv2d",
+    "test_convolve_edge_filter_on_ascent", "test_convolve_random_cases",
+    "test_convolve_filters_and_weight_on_ascent",
+]
+
+
+graded = grader_of(ASSIGNMENT)
+
+
+def every_convolve_test(*words: str) -> dict[str, list[str]]:
+    return {test: list(words) for test in CONVOLVE_TESTS}
+
+
+# submission -> (score, {failed test: words its message must contain})
+WRONG = {
+    "wrong_flipped_kernel.py": (8, every_convolve_test("matches the kernel flipped", "cross-correlation")),
+    "wrong_transposed_kernel.py": (8, every_convolve_test("matches the kernel transposed")),
+    "wrong_clip_in_convolve.py": (8, every_convolve_test("clipped the sums", "to_pixels")),
+    "wrong_same_shape.py": (8, every_convolve_test("the output has the image's shape", "valid padding")),
+    # the result array made with np.zeros_like(image): right on float images, wrapped on uint8
+    "wrong_uint8_output.py": (12, {
+        "test_convolve_edge_filter_on_ascent": ["uint8", "wrap around", "np.zeros_like(image)"],
+        "test_convolve_random_cases": ["uint8", "wrap"],
+        "test_convolve_filters_and_weight_on_ascent": ["uint8", "wrap"],
+    }),
+    # public checks use weight=1: only the hidden ones see the mistake
+    "wrong_ignores_weight.py": (14, {
+        "test_convolve_random_cases": ["ignored weight=0.25"],
+        "test_convolve_filters_and_weight_on_ascent": ["ignored weight=0.5"],
+    }),
+    "wrong_to_pixels_no_clip.py": (15, {
+        "test_to_pixels_small": ["expected 0, found 236", "without clipping"],
+        "test_to_pixels_random": ["without clipping"],
+    }),
+    "wrong_pool_ceil.py": (14, {
+        "test_max_pool_odd_size": ["expected shape (2, 3), found (3, 4)", "incomplete blocks"],
+        "test_max_pool_random": ["incomplete blocks"],
+    }),
+    "wrong_pool_stride1.py": (11, {
+        "test_max_pool_small": ["found (3, 5)", "move by 1 pixel"],
+        "test_max_pool_odd_size": ["move by 1 pixel"],
+        "test_max_pool_ascent": ["move by 1 pixel"],
+        "test_max_pool_random": ["move by 1 pixel"],
+    }),
+    "wrong_pool_square.py": (12, {
+        "test_max_pool_small": ["found (2, 2)", "not square"],
+        "test_max_pool_odd_size": ["not square"],
+        "test_max_pool_random": ["not square"],
+    }),
+    "wrong_mean_pool.py": (11, {
+        "test_max_pool_small": ["averaged"],
+        "test_max_pool_odd_size": ["averaged"],
+        "test_max_pool_ascent": ["averaged"],
+        "test_max_pool_random": ["averaged"],
+    }),
+    # a released notebook: convolve done with four nested loops, to_pixels left as `...`,
+    # max_pool keeping the incomplete border blocks
+    "partial_student_notebook.ipynb": (12, {
+        "test_to_pixels_small": ["found None"],
+        "test_to_pixels_random": ["found None"],
+        "test_max_pool_odd_size": ["incomplete blocks"],
+        "test_max_pool_random": ["incomplete blocks"],
+    }),
+}
+
+CORRECT = ["correct_loops.py", "correct_sliding_window.py"]
+
+
+def test_every_submission_is_covered():
+    files = {p.name for p in SUBMISSIONS.iterdir() if p.suffix in (".py", ".ipynb")}
+    assert files == set(WRONG) | set(CORRECT)
+
+
+@pytest.mark.parametrize("name", sorted(WRONG))
+def test_wrong_submission_gets_exact_points(name):
+    score, expected_failures = WRONG[name]
+    assert_graded_as(graded(SUBMISSIONS / name), score, expected_failures, ALL_TESTS, MAX_SCORE)
+
+
+@pytest.mark.parametrize("name", CORRECT)
+def test_correct_submission_gets_full_marks(name):
+    assert_full_marks(graded(SUBMISSIONS / name), MAX_SCORE)
+
+
+def test_solution_notebook_gets_full_marks():
+    result = graded(course().assignment(ASSIGNMENT).notebook)
+    assert result.status == "ok", result.message
+    assert failed_tests(result) == {}
+    assert result.score == MAX_SCORE
+    assert result.manual == []
+
+
+def test_blank_student_notebook_gets_zero(tmp_path):
+    spec = course().assignment(ASSIGNMENT)
+    stub = tmp_path / f"{ASSIGNMENT}.ipynb"
+    stub.write_text(student_notebook(spec), encoding="utf-8")
+    assert "SOLUTION" not in stub.read_text(encoding="utf-8")
+    result = grade_file(stub, assignment=ASSIGNMENT, course=course(), device="cpu")
+    assert result.score == 0
+    assert result.max_score == MAX_SCORE
+
+
+def test_feedback_shows_the_filtered_and_pooled_ascent_images():
+    result = graded(SUBMISSIONS / "wrong_flipped_kernel.py")
+    pictures = {item["test"]: item for item in result.feedback if item["kind"] == "png"}
+    assert set(pictures) == {"test_convolve_edge_filter_on_ascent", "test_max_pool_ascent"}
+    import base64
+
+    assert all(base64.b64decode(p["png"])[:8] == b"\x89PNG\r\n\x1a\n" for p in pictures.values())
