@@ -227,10 +227,8 @@ def cmd_bundle(args: argparse.Namespace, course: Course) -> int:
 
 
 def cmd_gradebook(args: argparse.Namespace, course: Course) -> int:
-    import csv
-    import io
-
     from grader.files import atomic_write
+    from grader.reports.gradebook import csv_text
     from grader.reports.results import load_full
     from grader.reports.review import (
         POINTS_CSV,
@@ -258,11 +256,7 @@ def cmd_gradebook(args: argparse.Namespace, course: Course) -> int:
     elif args.manual:
         raise FileNotFoundError(f"no such points file: {manual}")
     header, rows = merged_gradebook(results, points)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    atomic_write(out / "grades.csv", buf.getvalue())
+    atomic_write(out / "grades.csv", csv_text(header, rows))
     shown = ["submission", "assignment", "status", "score", "max_score"]
     shown += [h for h in header if h.startswith("manual:")] + ["pending_manual", "total", "max_total"]
     idx = [header.index(h) for h in shown]

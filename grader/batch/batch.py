@@ -28,26 +28,20 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from grader.batch.device import DeviceChoice, split_cores
+from grader.batch.jobs import Backend, Job, Outcome, error_result, run_one
 from grader.batch.slot import WarmParent
 from grader.config import Course
 from grader.files import atomic_write, safe_name
 from grader.model import GRADER_ERROR, SubmissionResult, grader_error_message
-from grader.reports.results import gradebook_csv, load_full, write_submission
+from grader.reports.gradebook import gradebook_csv
+from grader.reports.results import load_full, write_submission
 from grader.reports.review import write_review
 
 SUFFIXES = (".ipynb", ".py")
 SKIP_DIRS = {".ipynb_checkpoints", "__pycache__", ".git"}
-
-
-@dataclass
-class Job:
-    path: Path
-    name: str  # folder name under the output directory
 
 
 def discover(paths: Iterable[Path | str], exclude: Iterable[Path] = ()) -> list[Path]:
@@ -81,17 +75,6 @@ def plan(files: list[Path]) -> list[Job]:
         used.add(name)
         jobs.append(Job(file, name))
     return jobs
-
-
-def error_result(job: Job, assignment: str | None, status: str, message: str, device: str) -> SubmissionResult:
-    return SubmissionResult(job.name, str(job.path), assignment, status, message, 0.0, 0.0, device=device)
-
-
-def _runner_timeout(course: Course, assignment: str | None, limits: dict) -> float:
-    spec = course.assignments.get(assignment) if assignment else None
-    worker = (spec.limits if spec else course.limits).merged(limits).timeout
-    trusted = float((spec.profiles if spec else {}).get("cpu", {}).get("trusted_seconds", 600)) if spec else 600.0
-    return worker + trusted + 60.0
 
 
 def grade_batch(
@@ -240,23 +223,6 @@ def check_data(course: Course, assignment: str | None, todo: list[Job]) -> None:
                 clear()
 
 
-Outcome = tuple[Job, "SubmissionResult | BaseException"]
-
-
-class Backend(Protocol):
-    """Where the submissions are graded: local slots or a cluster. :meth:`grade` yields each
-    job once, as it completes, with its result (its files already written under ``out``)
-    or the exception that lost it (the batch then writes an ``error`` row)."""
-
-    device_name: str
-
-    def start(self, todo: list[Job]) -> None: ...
-
-    def grade(self, todo: list[Job]) -> Iterator[Outcome]: ...
-
-    def close(self) -> None: ...
-
-
 class LocalSlots:
     """``--jobs N`` slots on this machine, each with its warm parent."""
 
@@ -283,7 +249,7 @@ class LocalSlots:
     def _run(self, job: Job) -> SubmissionResult:
         slot = self.slots.get()
         try:
-            return _run_one(job, self.course, self.out, self.assignment, self.device.name, self.device.gpu_for(slot),
+            return run_one(job, self.course, self.out, self.assignment, self.device.name, self.device.gpu_for(slot),
                             slot, self.cores[slot], self.limits, self.hide, self.parents[slot])
         finally:
             self.slots.put(slot)
@@ -303,30 +269,6 @@ class LocalSlots:
         for parent in self.parents:
             parent.close()
         shutil.rmtree(self.logs, ignore_errors=True)
-
-
-def _run_one(job: Job, course: Course, out: Path, assignment: str | None, device: str, gpu_index: int | str | None,
-             slot: int, cores: list[int] | None, limits: dict, hide: list[str], parent: WarmParent) -> SubmissionResult:
-    """Grade ``job`` in a runner forked by ``parent``; its files end up in ``out/<name>``.
-    Shared by the local slots and the cluster's workers (:mod:`grader.batch.cluster`)."""
-    folder = out / job.name
-    request = {
-        "path": str(job.path.resolve()), "assignment": assignment, "config": str(course.root / "autograder.toml"),
-        "out": str(folder.resolve()), "device": device, "gpu_index": gpu_index,
-        "slot": slot, "cores": cores, "limits": limits, "hide": hide, "name": job.name,
-    }
-    timeout = _runner_timeout(course, assignment, limits)
-    code, log_tail = parent.run(request, timeout)
-    if code is None:
-        result = error_result(job, assignment, "timeout", f"grading took longer than {timeout:g} s and was stopped", device)
-        write_submission(result, folder)
-        return result
-    result = load_full(folder)
-    if result is None or code != 0:
-        result = error_result(job, assignment, "error",
-                              f"the grader crashed on this submission (exit {code}): {log_tail}", device)
-        write_submission(result, folder)
-    return result
 
 
 def elapsed(start: float) -> str:

@@ -5,7 +5,7 @@ batch does (:func:`grader.batch.batch.grade_batch`, one code path): only *where*
 graded changes. Each task ships the submission's **bytes**, its file name and the
 assignment, never a path: workers share no file system with the client. On a Dask worker
 the task writes the bytes into a private temporary folder and grades them the way a local
-slot does (:func:`grader.batch.batch._run_one`): a runner forked by a warm parent that the Dask
+slot does (:func:`grader.batch.jobs.run_one`): a runner forked by a warm parent that the Dask
 worker started on its first task and keeps for the next ones, one per worker thread. The
 task returns the result as data (the :class:`SubmissionResult` as a dict and the small
 result files' bytes); the client writes them under ``OUT/<name>/`` atomically as they
@@ -45,8 +45,8 @@ from concurrent.futures import CancelledError, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from grader.batch.batch import Job, Outcome, _run_one, error_result
 from grader.batch.device import DeviceChoice, count_gpus, split_cores
+from grader.batch.jobs import Job, Outcome, error_result, run_one
 from grader.batch.slot import WarmParent
 from grader.config import Course, load_course
 from grader.files import atomic_write, safe_name
@@ -120,7 +120,7 @@ def _topic(key: str) -> str:
 
 
 class ClusterBackend:
-    """The batch's side (:class:`grader.batch.batch.Backend`): submits, receives, writes."""
+    """The batch's side (:class:`grader.batch.jobs.Backend`): submits, receives, writes."""
 
     def __init__(self, address: str, course: Course, out: Path, assignment: str | None, device: DeviceChoice,
                  limits: dict, log: Callable[[str], None] = lambda s: None, timeout: float | None = None) -> None:
@@ -353,7 +353,7 @@ def grade_on_worker(data: bytes, filename: str, name: str, common: dict[str, Any
             path.parent.mkdir()
             path.write_bytes(data)
             job = Job(path, name)
-            result = _run_one(job, course, tmp / "out", common["assignment"], common["device"],
+            result = run_one(job, course, tmp / "out", common["assignment"], common["device"],
                               _gpu_index(common["device"], slot), slot, slots.cores[slot], common["limits"],
                               [str(tmp), str(worker.local_directory)], parent)  # other tasks' folders too
             folder = tmp / "out" / name

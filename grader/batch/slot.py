@@ -12,8 +12,8 @@ The runner forks its worker's template first thing (:mod:`grader.engine.prefork`
 code that imports TensorFlow finds it imported, too.
 
 The same process serves ``grader.check`` in a notebook (:mod:`grader.student.check`):
-started by the kernel at its first check, it forks a fresh runner per check (a request
-with ``"entry": "check"``) and dies with the kernel.
+started by the kernel at its first check, it forks a fresh runner per check (its entry
+is :func:`grader.student.check._child_main`) and dies with the kernel.
 
 Lines on the protocol are JSON: ``{"pid": N}`` when a runner starts, ``{"pid": N,
 "exit": CODE}`` when it ended (negative: killed by that signal). The batch side is
@@ -22,6 +22,7 @@ Lines on the protocol are JSON: ``{"pid": N}`` when a runner starts, ``{"pid": N
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import select
@@ -30,12 +31,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
 from grader.worker import template
 from grader.worker.libc import die_with_parent, set_process_name
 
+ENTRY = "grader.batch.runner:run"  # a batch slot's runners grade and write the result files
 START_SECONDS = 600.0  # for the first request: the imports happen before it is read
 
 
@@ -71,7 +74,7 @@ def _send(fd: int, message: dict[str, Any]) -> None:
     os.write(fd, (json.dumps(message) + "\n").encode())
 
 
-def _runner_child(request: dict[str, Any], parent: int, protocol_fd: int) -> NoReturn:
+def _runner_child(request: dict[str, Any], parent: int, protocol_fd: int, entry: Callable[[dict], int]) -> NoReturn:
     """In the forked runner: own session (the batch kills the runner's whole group on a
     timeout), its log as stdout/stderr, grade, exit."""
 
@@ -80,13 +83,7 @@ def _runner_child(request: dict[str, Any], parent: int, protocol_fd: int) -> NoR
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         template.detach(parent, "grader-runner", log)
         os.close(log)
-        if request.get("entry") == "check":  # grader.check's warm process (grader.student.check)
-            from grader.student import check as notebook_check
-
-            return notebook_check._child_main(request)
-        from grader.batch import runner
-
-        return runner.run(request)
+        return entry(request)
 
     template.exit_after(body)
 
@@ -107,15 +104,14 @@ def main() -> int:
         os.sched_setaffinity(0, cores)
     for problem in preload(list(settings.get("preload", []))):
         print(problem, file=sys.stderr)
-    # the engine's modules that runners and suites use: imported once, for every fork
-    import grader.batch.runner  # noqa: F401
-    import grader.checks  # noqa: F401
+    # what each forked runner runs: a batch's grading (grader.batch.runner:run) or
+    # grader.check's (grader.student.check:_child_main). Named by the trusted process that
+    # started this one, imported here once with the engine it uses, for every fork; by name,
+    # so that this room imports nothing of the rooms above it (docs/ARCHITECTURE.md).
+    module, _, function = settings.get("entry", ENTRY).partition(":")
+    entry = getattr(importlib.import_module(module), function)
+    import grader.checks  # noqa: F401 - what suites import
     import grader.datasets  # noqa: F401
-    import grader.engine.cache  # noqa: F401
-    import grader.engine.grading  # noqa: F401
-    import grader.reports.html  # noqa: F401
-    import grader.reports.results  # noqa: F401
-    import grader.student.check  # noqa: F401
 
     stdin = sys.stdin.buffer
     while line := stdin.readline():
@@ -125,7 +121,7 @@ def main() -> int:
         me = os.getpid()
         pid = os.fork()
         if pid == 0:
-            _runner_child(request, me, protocol_fd)
+            _runner_child(request, me, protocol_fd, entry)
         _send(protocol_fd, {"pid": pid})
         _, status = os.waitpid(pid, 0)
         _send(protocol_fd, {"pid": pid, "exit": os.waitstatus_to_exitcode(status)})
@@ -151,8 +147,10 @@ def trusted_environment(environ: dict[str, str] | os._Environ[str]) -> dict[str,
 class WarmParent:
     """The batch's handle on one slot's warm parent; started on first use, restarted if it dies."""
 
-    def __init__(self, slot: int, cores: list[int] | None, preload_modules: list[str], logs: Path) -> None:
+    def __init__(self, slot: int, cores: list[int] | None, preload_modules: list[str], logs: Path,
+                 entry: str = "") -> None:
         self.slot, self.cores, self.preload = slot, cores, list(preload_modules)
+        self.entry = entry or ENTRY  # "module:function" each forked runner calls with its request
         self.logs = logs
         self.proc: subprocess.Popen[bytes] | None = None
         self._buffer = b""
@@ -174,7 +172,7 @@ class WarmParent:
         # read by the numeric libraries when they load, i.e. once, here
         for key in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             env[key] = threads
-        settings = {"cores": self.cores, "preload": self.preload}
+        settings = {"cores": self.cores, "preload": self.preload, "entry": self.entry}
         with open(self.own_log, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "grader.batch.slot", str(os.getpid()), json.dumps(settings)],

@@ -101,9 +101,8 @@ def _closed_ancestors(paths: list[str]) -> list[str]:
 
 def _keep_paths() -> list[str]:
     """Folders the worker needs even when an ancestor is hidden: Python and its packages."""
-    import grader
-
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(grader.__file__).parent)}
+    package = str(Path(__file__).resolve().parents[1])  # grader/, whichever copy is running
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, package}
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         paths.add(sysconfig.get_paths()[key])
     import site

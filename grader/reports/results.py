@@ -8,8 +8,6 @@ which is what ``grader grade`` checks to resume a batch.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -229,21 +227,3 @@ def load_full(folder: Path) -> SubmissionResult | None:
         return SubmissionResult.from_dict(json.loads((folder / FULL).read_text("utf-8")))
     except (OSError, ValueError, TypeError, KeyError):
         return None
-
-
-def gradebook_csv(results: list[SubmissionResult]) -> str:
-    """One row per submission: submission, assignment, status, score, max_score, pending, tests."""
-    columns: list[str] = []
-    for r in results:
-        for name in r.tests:
-            if name not in columns:
-                columns.append(name)
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(["submission", "assignment", "status", "score", "max_score", "pending_manual", "message", *columns])
-    for r in sorted(results, key=lambda r: r.submission):
-        row = [r.submission, r.assignment or "", r.status, f"{r.score:g}", f"{r.max_score:g}",
-               f"{r.pending_points:g}", r.message]
-        row += [f"{r.tests[c].score:g}" if c in r.tests else "" for c in columns]
-        writer.writerow(row)
-    return buf.getvalue()

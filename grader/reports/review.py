@@ -6,14 +6,17 @@ Answers are collected by :mod:`grader.source.answers`; their points are pending 
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from pathlib import Path
+
+from grader.files import atomic_write
+from grader.reports.gradebook import csv_text, gradebook_rows
 
 
 def write_answers(manual: list[dict], submission: str, path: Path) -> None:
     """The per-submission file the instructor reads (Markdown)."""
-    from grader.files import atomic_write
-
     lines = [f"# Answers of {submission}", ""]
     for q in manual:
         lines += [f"## {q['name']} ({q['points']:g} points, pending)", ""]
@@ -45,10 +48,6 @@ def write_review(results: list, out: Path) -> list[Path]:
     instructor already filled in are kept: re-grading a batch never loses points given.
     An empty answer is pre-filled with 0 points and the comment "no answer".
     """
-    import csv
-    import io
-
-    from grader.files import atomic_write
 
     questions: dict[str, dict] = {}
     for r in sorted(results, key=lambda r: r.submission):
@@ -87,11 +86,7 @@ def write_review(results: list, out: Path) -> list[Path]:
                 rows.append([submission, name, "" if answer else "0", "" if answer else "no answer"])
     rows += [[k[0], k[1], v.get("points", ""), v.get("comment", "")] for k, v in kept.items()]  # never drop a row
     rows.sort(key=lambda r: (r[0], r[1]))
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(POINTS_COLUMNS)
-    writer.writerows(rows)
-    atomic_write(csv_path, buf.getvalue())
+    atomic_write(csv_path, csv_text(POINTS_COLUMNS, rows))
     return [*written, csv_path]
 
 
@@ -101,8 +96,6 @@ def read_points(path: Path, results: list) -> dict[tuple[str, str], float]:
     Blank points mean "not graded yet" (still pending). Raises :class:`ManualPointsError`
     listing every unknown submission or question, non-number, and out-of-range value.
     """
-    import csv
-    import io
 
     maxima = {(r.submission, q["name"]): float(q["points"]) for r in results for q in r.manual}
     known_subs = {r.submission for r in results}
@@ -145,13 +138,7 @@ def read_points(path: Path, results: list) -> dict[tuple[str, str], float]:
 
 def merged_gradebook(results: list, points: dict[tuple[str, str], float]) -> tuple[list[str], list[list[str]]]:
     """grades.csv's columns plus one column per question, ``pending_manual`` updated, ``total``."""
-    import csv
-    import io
-
-    from grader.reports.results import gradebook_csv
-
-    rows = list(csv.reader(io.StringIO(gradebook_csv(results))))
-    header, body = rows[0], rows[1:]
+    header, body = gradebook_rows(results)
     questions: list[str] = []
     for r in results:
         for q in r.manual:

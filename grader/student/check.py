@@ -336,7 +336,7 @@ def _warm_parent(config: Path) -> Any:
     if parent is None:
         logs = Path(tempfile.mkdtemp(prefix="grader-check-logs-"))
         atexit.register(shutil.rmtree, logs, True)
-        parent = _WARM[key] = WarmParent(0, None, list(preload), logs)
+        parent = _WARM[key] = WarmParent(0, None, list(preload), logs, entry="grader.student.check:_child_main")
     return parent
 
 
@@ -363,7 +363,7 @@ def _run_child(path: Path, assignment: str, config: Path, targets: tuple[str, ..
     with tempfile.TemporaryDirectory(prefix="grader-check-out-") as tmp:
         out = Path(tmp) / "result.json"
         folder = cache.active_dir() if os.environ.get("GRADER_CACHE_DIR") else cache.user_dir()
-        request = {"entry": "check", "path": str(path), "assignment": assignment, "config": str(config),
+        request = {"path": str(path), "assignment": assignment, "config": str(config),
                    "targets": list(targets), "out": str(out), "kernel": kernel,
                    "cache_dir": str(folder) if use_cache and cache.enabled_by_env() and folder else None}
         with _WARM_LOCK:
