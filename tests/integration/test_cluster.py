@@ -217,8 +217,8 @@ def test_a_submission_that_keeps_killing_workers_is_an_error_row(course, tmp_pat
     """The scheduler gives up (KilledWorker) after its allowed failures: a row, with its attempts."""
     from types import SimpleNamespace
 
-    from grader.batch.jobs import Job
     from grader.batch.cluster import ClusterBackend
+    from grader.batch.jobs import Job
     from grader.reports.results import load_full
 
     class Client:
