@@ -112,6 +112,7 @@ def main() -> int:
     entry = getattr(importlib.import_module(module), function)
     import grader.checks  # noqa: F401 - what suites import
     import grader.datasets  # noqa: F401
+    import grader.worker.confine  # noqa: F401 - with the seccomp library, found once (ldconfig), not per worker
 
     stdin = sys.stdin.buffer
     while line := stdin.readline():

@@ -13,7 +13,9 @@ so results say what was enforced (docs/SECURITY.md):
 * another uid (when the grader runs as root): a per-slot uid that owns nothing but the
   scratch folder, so the worker cannot write outside it, cannot signal other processes,
   and ``RLIMIT_NPROC`` counts only its own tasks;
-* ``PR_SET_NO_NEW_PRIVS``, and rlimits: data memory, file size, tasks, CPU time, no core.
+* ``PR_SET_NO_NEW_PRIVS``, and rlimits: data memory, file size, tasks, CPU time, no core;
+* last, :func:`grader.worker.lockdown.lock_down`: the mounts locked (a further user
+  namespace), every capability dropped, a seccomp filter (docs/SECURITY.md lists it).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 
 from grader.worker.libc import die_with_parent, no_new_privs
 from grader.worker.libc import libc as _libc
+from grader.worker.lockdown import lock_down  # at import: before any uid switch
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWPID = 0x20000000
@@ -328,4 +331,5 @@ def confine(setup: dict[str, Any]) -> dict[str, Any]:
     no_new_privs()
     os.chdir(scratch)
     os.umask(0o077)
+    lock_down(report)  # last: mounts locked, no capability, seccomp (grader.worker.lockdown)
     return report
