@@ -45,6 +45,44 @@ def show(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def show_pair(expected: Any, found: Any) -> tuple[str, str]:
+    """``show`` of two numbers, with as many digits as it takes for them to read differently
+    (never "expected 105.396, found 105.396")."""
+    a, b = show(expected), show(found)
+    if a == b and _is_number(expected) and _is_number(found) and float(expected) != float(found):
+        for digits in range(7, 18):
+            a, b = f"{float(expected):.{digits}g}", f"{float(found):.{digits}g}"
+            if a != b:
+                break
+    return a, b
+
+
+# A result computed in single (or half) precision, where the task says "floats", is right
+# when it is as close as that precision allows: each operation rounds to about eps, and a
+# sum of k terms to about k * eps of its largest term.
+_LOW_PRECISION_STEPS = 64
+
+
+def _precision_floor(found: Any, expected: Any) -> tuple[float, float]:
+    """(rtol, atol) floors for ``found`` when it was computed in float32 or float16."""
+    dtype = None
+    if isinstance(found, np.ndarray) and found.dtype.kind == "f" and found.dtype.itemsize < 8:
+        dtype = found.dtype
+    elif isinstance(found, np.floating) and np.asarray(found).dtype.itemsize < 8:
+        dtype = np.asarray(found).dtype
+    elif isinstance(found, float) and math.isfinite(found) and float(np.float32(found)) == found:
+        # plain floats reach the trusted side as float64: one that is exactly a float32 (a
+        # random float64 is, with a chance of about 2**-29) was computed in float32 when the
+        # expected value is not one
+        if _is_number(expected) and float(np.float32(float(expected))) != float(expected):
+            dtype = np.dtype(np.float32)
+    if dtype is None:
+        return 0.0, 0.0
+    eps = float(np.finfo(dtype).eps) * _LOW_PRECISION_STEPS
+    scale = float(np.max(np.abs(np.asarray(expected, dtype=np.float64)))) if np.size(expected) else 0.0
+    return eps, eps * max(scale, 1.0)
+
+
 def _same(found: Any, wrong: Any, rtol: float, atol: float) -> bool:
     if isinstance(wrong, np.ndarray) or isinstance(found, np.ndarray):
         try:
@@ -72,7 +110,8 @@ def _explain(found: Any, mistakes: Mistakes, hint: str, rtol: float = 1e-6, atol
 
 def _wrong(what: str, expected: Any, found: Any, reveal: bool) -> str:
     if reveal:
-        return f"{what}: expected {show(expected)}, found {show(found)}."
+        shown_expected, shown_found = show_pair(expected, found)
+        return f"{what}: expected {shown_expected}, found {shown_found}."
     return f"{what}: {show(found)} is not right."
 
 
@@ -123,9 +162,13 @@ def expect_close(
     hint: str = "",
     reveal: bool = True,
 ) -> None:
-    """A real number close to ``expected``; ``reveal=False`` as in :func:`expect_equal`."""
+    """A real number close to ``expected``; ``reveal=False`` as in :func:`expect_equal`.
+
+    A value computed in float32 (or float16) passes when it is as close as that precision
+    allows (about 64 roundings of its largest term), whatever ``rtol``/``atol`` ask."""
     value = expect_number(found, what)
-    if not math.isclose(value, float(expected), rel_tol=rtol, abs_tol=atol):
+    floor_r, floor_a = _precision_floor(found if isinstance(found, np.floating) else value, expected)
+    if not math.isclose(value, float(expected), rel_tol=max(rtol, floor_r), abs_tol=max(atol, floor_a)):
         raise CheckFailed(
             _wrong(what, float(expected), value, reveal)
             + _explain(value, mistakes, hint, max(rtol, 1e-9), max(atol, 1e-9))
@@ -166,12 +209,15 @@ def expect_array(
         )
     if found.dtype.kind not in "biuf":
         raise CheckFailed(f"{what}: expected numbers, found an array of dtype {found.dtype}.")
+    floor_r, floor_a = _precision_floor(found, expected) if expected.dtype.kind == "f" else (0.0, 0.0)
+    rtol, atol = max(rtol, floor_r), max(atol, floor_a)
     if not np.allclose(found.astype(np.float64), expected.astype(np.float64), rtol=rtol, atol=atol, equal_nan=False):
         diff = np.abs(found.astype(np.float64) - expected.astype(np.float64))
         where = np.unravel_index(int(np.nanargmax(np.where(np.isnan(diff), np.inf, diff))), diff.shape)
+        shown_expected, shown_found = show_pair(float(expected[where]), float(found[where]))
         raise CheckFailed(
             f"{what}: values differ; e.g. at index {tuple(int(i) for i in where)} expected "
-            f"{show(float(expected[where]))}, found {show(float(found[where]))}."
+            f"{shown_expected}, found {shown_found}."
             + _explain(found, mistakes, hint, rtol, atol)
         )
     return found
