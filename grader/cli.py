@@ -92,11 +92,11 @@ def cmd_grade(args: argparse.Namespace, course: Course) -> int:
     print(table(rows, ["submission", "assignment", "status", "score", "pending", "seconds"]))
     devices = ", ".join(sorted({r.device for r in results})) or device.name
     print(f"\n{len(results)} submission(s) on {devices} in {time.perf_counter() - start:.1f} s; "
-          f"results in {out}/<submission>/results.json, gradebook {out / 'grades.csv'}")
+          f"results in {out}/submissions/<submission>/results.json, gradebook {out / 'grades.csv'}")
     failed = [r.submission for r in results if r.status == "grader-error"]
     if failed:  # the grader's fault, not the students': say so, and exit non-zero
         print(f"grader: {len(failed)} submission(s) with a grader error (the grader or its suite failed, not the "
-              f"student): {', '.join(failed)}; details in {out}/<submission>/result.full.json; "
+              f"student): {', '.join(failed)}; details in {out}/submissions/<submission>/result.full.json; "
               "run the same command again to regrade them", file=sys.stderr)
         return 3
     return 0
@@ -227,9 +227,9 @@ def cmd_bundle(args: argparse.Namespace, course: Course) -> int:
 
 
 def cmd_gradebook(args: argparse.Namespace, course: Course) -> int:
+    from grader.batch.batch import load_batch
     from grader.files import atomic_write
     from grader.reports.gradebook import csv_text
-    from grader.reports.results import load_full
     from grader.reports.review import (
         POINTS_CSV,
         REVIEW_DIR,
@@ -241,7 +241,7 @@ def cmd_gradebook(args: argparse.Namespace, course: Course) -> int:
     out = Path(args.out)
     if not out.is_dir():
         raise FileNotFoundError(f"no such grading folder: {out}")
-    results = [r for d in sorted(out.iterdir()) if d.is_dir() and (r := load_full(d)) is not None]
+    results = load_batch(out)  # OUT/submissions/<name>/ (and the previous, flat layout's OUT/<name>/)
     if not results:
         print(f"grader: no graded submission in {out} (run `grader grade ... --out {out}` first)", file=sys.stderr)
         return 2
@@ -310,6 +310,39 @@ def cmd_import_otter(args: argparse.Namespace, course: Course | None) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace, course: Course | None) -> int:
+    """Start one worker the way a batch would, on this machine as this user, and print
+    what its confinement enforced (the same report every result carries)."""
+    import getpass
+
+    from grader.config import Limits, find_config
+    from grader.engine.sandbox import Isolation, Sandbox, WorkerLost
+    from grader.reports.protections import missing, protections
+
+    found = find_config()
+    hide = [str(found.parent)] if found else []
+    who = "root" if os.geteuid() == 0 else f"the normal user {getpass.getuser()}"
+    print(f"grader doctor: one worker started as a batch would, by {who}")
+    box = Sandbox(Limits(), Isolation(hide=hide))
+    try:
+        box.start()
+        report = dict(box.report)
+    except WorkerLost as exc:
+        print(f"grader: the worker could not start: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        box.close()
+    rows = [[p.name, "enforced" if p.enforced else "NOT enforced", p.detail[:90]] for p in protections(report)]
+    print(table(rows, ["protection", "", "what the worker reported"]))
+    gaps = missing(report)
+    if gaps:
+        print(f"\n{len(gaps)} protection(s) not in force here; docs/SECURITY.md says what each stops and "
+              "how to get it (root in a container or VM enforces all of them).")
+    else:
+        print("\nevery protection is in force for a batch run like this one.")
+    return 1 if gaps and args.strict else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grader", description="Grade TensorFlow/Keras notebooks safely.")
     parser.add_argument("--config", help="path to autograder.toml (default: found from the working folder)")
@@ -337,6 +370,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true", help="measure afresh (no cached trusted-side training)")
     _add_limits(p)
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("doctor", help="start one worker and print which protections this machine enforces")
+    p.add_argument("--strict", action="store_true", help="exit 1 when any protection is not in force")
+    p.set_defaults(func=cmd_doctor, needs_course=False)
 
     p = sub.add_parser("cache", help="the trusted side's cached measurements: clear or show them")
     p.add_argument("action", choices=["clear", "info"])

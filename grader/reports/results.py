@@ -15,6 +15,7 @@ from pathlib import Path
 
 from grader.files import atomic_write
 from grader.model import GRADER_ERROR, SubmissionResult, TestResult
+from grader.reports.protections import summary_line
 
 RESULTS = "results.json"
 FULL = "result.full.json"  # everything, for the instructor and for resuming
@@ -160,6 +161,8 @@ def summary(result: SubmissionResult, hidden: bool = True, public_only: bool = F
     for t in result.tests.values():
         mark = {"passed": "PASS", GRADER_ERROR: "ERROR"}.get(t.status, "FAIL")
         lines += check_lines(t, mark, "  (hidden)" if t.hidden else "", hidden or not t.hidden)
+    if hidden and result.sandbox:  # the instructor's copy: what the confinement enforced
+        lines.append(f"  {summary_line(result.sandbox)}")
     if hidden and result.grader_errors:  # the instructor's copy: what the grader failed on, in full
         lines.append("  grader errors (not the student's fault; `grader grade` on the same folder regrades this row):")
         for detail in result.grader_errors:
