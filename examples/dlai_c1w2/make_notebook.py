@@ -12,23 +12,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from grader.course.builder import MasterNotebook
 
 NAME = "c1w2_callbacks"
-cells = []
 
-
-def md(text: str) -> None:
-    cells.append(new_markdown_cell(text.strip("\n")))
-
-
-def code(text: str) -> None:
-    cells.append(new_code_cell(text.strip("\n")))
+nb = MasterNotebook(NAME)
+md, code = nb.md, nb.code
 
 
 def graded(text: str) -> None:
-    cells.append(new_code_cell(text.strip("\n"), metadata={"tags": ["graded"]}))
+    """The course's graded cells bring their own `# GRADED FUNCTION: name` line and no check cell."""
+    nb.graded(None, text)
 
 
 md("""
@@ -223,15 +217,4 @@ than 10 epochs it means your callback worked as expected.
 **Congratulations on finishing this week's assignment!**
 """)
 
-nb = new_notebook(
-    cells=cells,
-    metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        "language_info": {"name": "python"},
-        "grader": {"assignment": NAME},
-    },
-)
-nbformat.validate(nb)
-out = Path(__file__).with_name(f"{NAME}.ipynb")
-nbformat.write(nb, out)
-print("wrote", out)
+raise SystemExit(nb.main(Path(__file__).with_name(f"{NAME}.ipynb")))

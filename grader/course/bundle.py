@@ -25,6 +25,9 @@ The zip holds::
 
 ``AUTOGRADER_ROOT`` (default ``/autograder``) and ``GRADER_PYTHON`` let the same
 ``run_autograder`` run in a folder laid out like Gradescope's (tests, a dry run).
+
+``setup.sh``, ``run_autograder`` and ``gradescope_run.py`` are real files in
+``grader/course/templates/`` (ruff and shellcheck read them); :func:`render` fills their markers.
 """
 
 from __future__ import annotations
@@ -165,7 +168,7 @@ def runtime_requirements() -> tuple[str, list[str]]:
     From the source tree's pyproject.toml when there is one, else from the installed
     metadata (requirements behind an ``extra ==`` marker left out).
     """
-    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"  # grader/course/bundle.py
     if pyproject.is_file():
         project = tomllib.loads(pyproject.read_text("utf-8")).get("project", {})
         if project.get("name") == "tf-grader":
@@ -179,7 +182,7 @@ def runtime_requirements() -> tuple[str, list[str]]:
 def grader_source() -> dict[str, bytes]:
     """The grader package as an installable source tree: grader/ and a pyproject.toml whose only
     requirements are the runtime ones (no optional extras: otter, benchmark tools, dev tools)."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # grader/, not grader/course/
     files: dict[str, bytes] = {}
     for path in sorted(package.rglob("*.py")):
         if "__pycache__" not in path.parts:
@@ -196,150 +199,22 @@ def grader_source() -> dict[str, bytes]:
     return files
 
 
-SETUP_SH = """#!/usr/bin/env bash
-# Gradescope runs this once, as root, while it builds the autograder image (Ubuntu, online).
-# `setup.sh --check-python` runs only the first step.
-set -euo pipefail
-export DEBIAN_FRONTEND=noninteractive
-SOURCE="$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)"
-# 1. Python >= 3.10 before anything is installed (TensorFlow 2.16+ and the grader need it):
-#    Ubuntu 22.04 ships 3.10, 24.04 3.12; Ubuntu 20.04 and 18.04 are too old
-if ! command -v python3 >/dev/null 2>&1; then
-  apt-get update
-  apt-get install -y --no-install-recommends python3
-fi
-PY_VERSION="$(python3 --version 2>&1 || true)"
-PY_PATTERN='Python ([0-9]+)[.]([0-9]+)'
-if [[ ! "$PY_VERSION" =~ $PY_PATTERN ]] || (( BASH_REMATCH[1] < 3 || (BASH_REMATCH[1] == 3 && BASH_REMATCH[2] < 10) )); then
-  echo "setup.sh: the autograder needs Python >= 3.10, and this image's python3 is: ${{PY_VERSION:-none}}." >&2
-  echo "setup.sh: in the assignment's Configure Autograder page on Gradescope, choose the Ubuntu 22.04" >&2
-  echo "setup.sh: (or newer) base image, then upload this zip again." >&2
-  exit 1
-fi
-echo "setup.sh: $PY_VERSION"
-if [ "${{1:-}}" = "--check-python" ]; then exit 0; fi
-# 2. a venv with the grader and its runtime dependencies only ({requirements})
-apt-get update
-apt-get install -y --no-install-recommends python3-venv python3-pip ca-certificates
-python3 -m venv /opt/grader-venv
-/opt/grader-venv/bin/python -m pip install --upgrade pip
-/opt/grader-venv/bin/python -m pip install "$SOURCE/grader_src"
-# the datasets this suite loads (not shipped in the zip): downloaded once, into root's cache
-{prefetch}
-echo "grader installed: $(/opt/grader-venv/bin/grader --help | head -n 1)"
-"""
-
-RUN_AUTOGRADER = """#!/usr/bin/env bash
-# Gradescope copies this to /autograder/run_autograder and runs it for each submission.
-# AUTOGRADER_ROOT and GRADER_PYTHON let it run in a folder laid out like /autograder.
-ROOT="${AUTOGRADER_ROOT:-/autograder}"
-PY="${GRADER_PYTHON:-}"
-if [ -z "$PY" ]; then
-  if [ -x /opt/grader-venv/bin/python ]; then PY=/opt/grader-venv/bin/python; else PY=python3; fi
-fi
-exec "$PY" "$ROOT/source/gradescope_run.py" --root "$ROOT"
-"""
-
-GRADESCOPE_RUN = '''"""Grade the submission in <root>/submission; write <root>/results/results.json.
-
-Written by `grader bundle --gradescope`. Whatever happens, results.json is written.
-"""
-
-import argparse
-import hashlib
-import json
-import os
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
-
-ASSIGNMENT = {assignment!r}
-SKIP = {{".ipynb_checkpoints", "__MACOSX", "__pycache__"}}
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
-def write_results(results: Path, data: dict) -> None:
-    results.mkdir(parents=True, exist_ok=True)
-    tmp = results / ".results.json.tmp"
-    tmp.write_text(json.dumps(data, indent=2), "utf-8")
-    os.replace(tmp, results / "results.json")
+def render(template: str, values: dict[str, str]) -> str:
+    """The file ``templates/<template>`` with each marker (a key of ``values``) replaced.
 
-
-def failure(message: str) -> dict:
-    return {{"score": 0.0, "output": message, "visibility": "visible", "stdout_visibility": "hidden",
-             "tests": [], "extra_data": {{"status": "error", "assignment": ASSIGNMENT}}}}
-
-
-def pick(folder: Path) -> tuple:
-    files = [p for p in sorted(folder.rglob("*")) if p.is_file() and not (set(p.parts) & SKIP)
-             and not p.name.startswith(".")]
-    for suffix in (".ipynb", ".py"):
-        found = [p for p in files if p.suffix == suffix]
-        if not found:
-            continue
-        exact = [p for p in found if p.stem == ASSIGNMENT]
-        named = [p for p in found if ASSIGNMENT.lower() in p.name.lower()]
-        chosen = (exact or named or found)[0]
-        note = ""
-        if len(found) > 1:
-            note = (f"{{len(found)}} {{suffix}} files were submitted; graded {{chosen.name}} "
-                    f"(others: {{', '.join(p.name for p in found if p != chosen)}}).")
-        return chosen, note, files
-    return None, "", files
-
-
-def manifest_note(folder: Path, chosen: Path) -> str:
-    manifest = folder / "manifest.json"
-    if not manifest.is_file():
-        return ""
-    try:
-        data = json.loads(manifest.read_text("utf-8"))
-        if data.get("file") != chosen.name:
-            return ""
-        if hashlib.sha256(chosen.read_bytes()).hexdigest() != data.get("sha256"):
-            return f"Note: {{chosen.name}} differs from the copy `grader submit` checked (manifest sha256)."
-        return f"{{chosen.name}} matches the copy `grader submit` checked on {{data.get('created', '?')}}."
-    except (OSError, ValueError, AttributeError):
-        return ""
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--root", default=os.environ.get("AUTOGRADER_ROOT", "/autograder"))
-    root = Path(parser.parse_args().root)
-    source, submission, results = root / "source", root / "submission", root / "results"
-    try:
-        chosen, note, files = pick(submission)
-        if chosen is None:
-            listing = ", ".join(p.name for p in files) or "nothing"
-            write_results(results, failure(
-                f"No notebook (.ipynb) or Python file (.py) was found in your submission (found: {{listing}}). "
-                f"Upload {{ASSIGNMENT}}.ipynb."))
-            return 0
-        out = Path(tempfile.mkdtemp(prefix="grader-gradescope-"))
-        cmd = [sys.executable, "-m", "grader.cli", "--config", str(source / "course" / "autograder.toml"),
-               "grade", str(chosen), "--assignment", ASSIGNMENT, "--out", str(out), "--device", "cpu", "--quiet"]
-        proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-        print(proc.stdout)
-        print(proc.stderr, file=sys.stderr)
-        done = sorted(out.glob("*/results.json"))
-        if not done:
-            tail = " | ".join(proc.stderr.strip().splitlines()[-5:])
-            write_results(results, failure(f"The autograder could not grade {{chosen.name}} (exit {{proc.returncode}}): {{tail}}"))
-            return 0
-        data = json.loads(done[0].read_text("utf-8"))
-        notes = [n for n in (note, manifest_note(chosen.parent, chosen)) if n]
-        if notes:
-            data["output"] = "\\n".join(notes) + "\\n\\n" + data.get("output", "")
-        write_results(results, data)
-    except Exception as exc:  # noqa: BLE001 - Gradescope needs a results.json whatever happens
-        write_results(results, failure(f"The autograder failed: {{type(exc).__name__}}: {{exc}}"))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
-'''
+    The templates are real shell and Python files (ruff and shellcheck read them), so their
+    markers are written to stay valid there: ``@requirements@`` inside a comment, a whole
+    ``# @prefetch@`` line, a ``"@assignment@"`` string literal. Each marker must occur once.
+    """
+    text = (TEMPLATES / template).read_text("utf-8")
+    for marker, value in values.items():
+        if text.count(marker) != 1:
+            raise BundleError(f"template {template}: marker {marker!r} found {text.count(marker)} times, not once")
+        text = text.replace(marker, value)
+    return text
 
 
 def build_gradescope(course: Course, name: str, out: Path | str) -> dict[str, Any]:
@@ -354,9 +229,10 @@ def build_gradescope(course: Course, name: str, out: Path | str) -> dict[str, An
         for f in loaders) or "true  # this suite loads no dataset"
     _, requirements = runtime_requirements()
     files: dict[str, bytes] = {
-        "setup.sh": SETUP_SH.format(prefetch=prefetch, requirements=", ".join(requirements)).encode("utf-8"),
-        "run_autograder": RUN_AUTOGRADER.encode("utf-8"),
-        "gradescope_run.py": GRADESCOPE_RUN.format(assignment=name).encode("utf-8"),
+        "setup.sh": render("setup.sh", {"@requirements@": ", ".join(requirements),
+                                         "# @prefetch@": prefetch}).encode("utf-8"),
+        "run_autograder": render("run_autograder", {}).encode("utf-8"),
+        "gradescope_run.py": render("gradescope_run.py", {'"@assignment@"': repr(name)}).encode("utf-8"),
         f"course/{CONFIG_NAME}": bundle_config(course, name, rel).encode("utf-8"),
     }
     files.update({f"course/{k}": v for k, v in suite.items()})

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from grader.course.builder import MasterNotebook
 
 NAME = "01_keras_basics"
-cells = []
 # the explanation questions, as in [[assignments.01_keras_basics.manual]] of autograder.toml
 PROMPTS = {
     "untrained_accuracy": "Why is the accuracy of the untrained logistic regression close to 0.1?",
@@ -28,27 +26,8 @@ PROMPTS = {
     "overfitting": "Why does the dense network trained on 500 images overfit, and what would reduce it?",
 }
 
-
-def md(text: str) -> None:
-    cells.append(new_markdown_cell(text.strip("\n")))
-
-
-def code(text: str) -> None:
-    cells.append(new_code_cell(text.strip("\n")))
-
-
-def graded(label: str, text: str, target: str | list[str]) -> None:
-    cells.append(new_code_cell(f"# GRADED: {label}\n" + text.strip("\n"), metadata={"tags": ["graded"]}))
-    for name in [target] if isinstance(target, str) else target:
-        cells.append(new_code_cell(f'grader.check("{name}")', metadata={"tags": ["check"]}))
-
-
-def answer(question: str, text: str) -> None:
-    """The question (its prompt in autograder.toml), then the answer cell the grader collects."""
-    cells.append(new_markdown_cell(f"**Question ({question}, 1 point).** {PROMPTS[question]}"))
-    cells.append(
-        new_markdown_cell(f"<!-- ANSWER: {question} -->\n" + text.strip("\n"), metadata={"tags": ["answer"]})
-    )
+nb = MasterNotebook(NAME, prompts=PROMPTS)
+md, code, graded, answer = nb.md, nb.code, nb.graded, nb.answer
 
 
 md("""
@@ -445,15 +424,4 @@ overfitting. More training data, a smaller model, fewer epochs (early stopping) 
 regularization such as dropout reduce it.
 """)
 
-nb = new_notebook(
-    cells=cells,
-    metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        "language_info": {"name": "python"},
-        "grader": {"assignment": NAME},
-    },
-)
-nbformat.validate(nb)
-out = Path(__file__).with_name(f"{NAME}.ipynb")
-nbformat.write(nb, out)
-print("wrote", out)
+raise SystemExit(nb.main(Path(__file__).with_name(f"{NAME}.ipynb")))

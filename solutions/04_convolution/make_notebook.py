@@ -11,24 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from grader.course.builder import MasterNotebook
 
 NAME = "04_convolution"
-cells = []
 
-
-def md(text: str) -> None:
-    cells.append(new_markdown_cell(text.strip("\n")))
-
-
-def code(text: str) -> None:
-    cells.append(new_code_cell(text.strip("\n")))
-
-
-def graded(label: str, text: str, target: str) -> None:
-    cells.append(new_code_cell(f"# GRADED: {label}\n" + text.strip("\n"), metadata={"tags": ["graded"]}))
-    cells.append(new_code_cell(f'grader.check("{target}")', metadata={"tags": ["check"]}))
+nb = MasterNotebook(NAME)
+md, code, graded = nb.md, nb.code, nb.graded
 
 
 md("""
@@ -221,15 +209,4 @@ for ax, img in zip(axes, [edges, pooled, pooled_again]):
 plt.show()
 """)
 
-nb = new_notebook(
-    cells=cells,
-    metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        "language_info": {"name": "python"},
-        "grader": {"assignment": NAME},
-    },
-)
-nbformat.validate(nb)
-out = Path(__file__).with_name(f"{NAME}.ipynb")
-nbformat.write(nb, out)
-print("wrote", out)
+raise SystemExit(nb.main(Path(__file__).with_name(f"{NAME}.ipynb")))

@@ -133,7 +133,7 @@ def test_setup_sh_is_valid_and_the_grader_source_builds(bundle, tmp_path):
         entry = next(n for n in names if n.endswith("entry_points.txt"))
         assert "grader = grader.cli:main" in zf.read(entry).decode()
         metadata = zf.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
-    assert "grader/bundle.py" in names and "grader/worker.py" in names
+    assert "grader/course/bundle.py" in names and "grader/worker/main.py" in names
     # what `pip install grader_src` installs: the runtime dependencies, no extra at all
     installed = [line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
     packages = {re.split(r"[\s<>=!~;\[]", r, maxsplit=1)[0].lower() for r in installed}
