@@ -17,12 +17,10 @@ alive.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import select
 import shutil
 import signal
-import struct
 import sys
 import sysconfig
 import tempfile
@@ -40,7 +38,11 @@ from grader.worker import protocol
 from grader.worker.libc import become_subreaper
 
 UID_BASE = 61000  # worker uids when the grader runs as root: claimed from 61000 up
-MAX_REPLY_BYTES = 2 * 1024**3
+# the largest reply the trusted side reads, checked from a frame's prefix before its payload
+# is read (docs/SECURITY.md): plain data and arrays for a call, value or probe; a model's
+# weights (observe="model"/"history") may be larger
+REPLY_LIMIT = 64 * 1024**2
+MODEL_REPLY_LIMIT = 1024**3
 # world-writable folders: under its own uid the worker could still leave files there
 # (outside the scratch folder and its disk limit), so they are covered like /tmp
 WRITABLE_BY_ANYONE = ("/dev/shm", "/var/tmp", "/run/lock", "/dev/mqueue")
@@ -52,6 +54,12 @@ class WorkerLost(Exception):
     def __init__(self, status: str, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+class ProtocolBreach(WorkerLost):
+    """The worker sent what the protocol does not allow (a frame for another request, one
+    over the reply limit, a payload that does not decode): it was stopped, and that is final
+    for the submission, like tampering with the grader."""
 
 
 class WorkerStartFailed(RuntimeError):
@@ -250,12 +258,11 @@ class Sandbox:
                 os.close(fd)
         self.drain = _OutputDrain(out_r, self.limits.output, self._output_excess)
         self.drain.start()
-        payload = json.dumps(setup).encode()
-        os.write(self._req_w, struct.pack("<I", len(payload)) + payload)
+        os.write(self._req_w, self._frame(setup, protocol.SETUP_ID))
         self._watch = threading.Thread(target=self._watchdog, daemon=True)
         self._watch.start()
         try:
-            reply = self._read_reply(0)
+            reply = self._read_reply(protocol.SETUP_ID)
         except WorkerLost as exc:  # before its confinement report: no student code ran yet
             raise WorkerStartFailed(f"the worker could not start ({exc}); its output: "
                                     f"{self.output[-2000:]}") from None
@@ -268,7 +275,7 @@ class Sandbox:
             return
         try:
             if self.proc.poll() is None and self.reason is None:
-                os.write(self._req_w, self._frame({"op": "bye", "id": -1}))
+                os.write(self._req_w, self._frame({"op": "bye"}, protocol.BYE_ID))
                 self.proc.wait(timeout=2)
         except (OSError, psutil.TimeoutExpired):
             pass
@@ -385,24 +392,24 @@ class Sandbox:
         self.kill(("output", f"printed more than the {_mib(self.limits.output)} output limit"))
 
     # ------------------------------------------------------------------ requests
-    def _frame(self, request: dict) -> bytes:
-        data = protocol.encode(request)
-        return struct.pack("<Q", len(data)) + data
+    @staticmethod
+    def _frame(request: dict, frame_id: int) -> bytes:
+        return protocol.pack_frame(frame_id, request)
 
     def request(self, request: dict, timeout: float | None = None) -> dict:
         """Send one request and wait for its reply (until the worker's deadline)."""
         if self.reason is not None:
             raise WorkerLost(*self.reason)
         request_id = next(self._ids)
-        request = dict(request, id=request_id)
+        limit = MODEL_REPLY_LIMIT if request.get("observe") in ("model", "history") else REPLY_LIMIT
         if self._idle_since is not None:
             self.deadline += time.monotonic() - self._idle_since
             self._idle_since = None
         try:
-            self._write_all(self._frame(request))
+            self._write_all(self._frame(request, request_id))
         except (BrokenPipeError, OSError):
             raise self._lost() from None
-        reply = self._read_reply(request_id)
+        reply = self._read_reply(request_id, limit)
         self._idle_since = time.monotonic()
         return reply
 
@@ -415,8 +422,9 @@ class Sandbox:
             written = os.write(self._req_w, view[: 1 << 20])
             view = view[written:]
 
-    def _read_exact(self, n: int) -> bytes:
-        chunks, size = [], 0
+    def _read_exact(self, n: int) -> bytearray:
+        buf = bytearray(n)  # zeroed lazily: pages are touched only as the bytes arrive
+        view, size = memoryview(buf), 0
         while size < n:
             remaining = self.deadline - time.monotonic()
             ready, _, _ = select.select([self._resp_r], [], [], max(0.05, min(remaining + 1, 1.0)))
@@ -427,30 +435,30 @@ class Sandbox:
                     self.kill(("timeout", f"ran longer than the {self.limits.timeout:g} s time limit"))
                     raise self._lost()
                 continue
-            chunk = os.read(self._resp_r, min(n - size, 1 << 20))
-            if not chunk:
+            got = os.readv(self._resp_r, [view[size : size + (1 << 20)]])
+            if not got:
                 raise self._lost()
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks)
+            size += got
+        return buf
 
-    def _read_reply(self, request_id: int) -> dict:
-        while True:
-            (length,) = struct.unpack("<Q", self._read_exact(8))
-            if length > MAX_REPLY_BYTES:
-                self.kill(("error", "sent a reply larger than 2 GiB"))
-                raise self._lost()
-            try:
-                reply = protocol.decode(self._read_exact(length))
-            except (protocol.ProtocolError, struct.error, ValueError) as exc:
-                self.kill(("error", f"broke the grading protocol ({exc})"))
-                raise self._lost() from None
-            if not isinstance(reply, dict):
-                self.kill(("error", "broke the grading protocol (reply is not a dict)"))
-                raise self._lost()
-            if reply.get("id") == request_id:
-                return reply
-            # a stale or forged frame: ignore it, the real reply is still to come
+    def _read_reply(self, request_id: int, max_bytes: int = REPLY_LIMIT) -> dict:
+        """The reply to ``request_id``. Anything else (a frame for another id, one longer than
+        ``max_bytes``, a payload that does not decode within the protocol's budgets) is a
+        protocol breach: the worker is stopped and :class:`WorkerLost` (status ``error``) says so."""
+        try:
+            _, length = protocol.read_prefix(self._read_exact, expect_id=request_id, max_bytes=max_bytes)
+            reply = protocol.decode(self._read_exact(length))
+        except (protocol.ProtocolError, RecursionError, MemoryError, ValueError, TypeError, UnicodeDecodeError) as exc:
+            raise self._breach(str(exc)) from None
+        if not isinstance(reply, dict):
+            raise self._breach("a reply that is not a dict")
+        return reply
+
+    def _breach(self, what: str) -> WorkerLost:
+        reason = ("error", f"broke the grading protocol (a malformed answer): {what}")
+        self.kill(reason)
+        lost = self._lost()
+        return ProtocolBreach(*reason) if self.reason == reason else lost  # else it was lost first
 
     def _lost(self) -> WorkerLost:
         assert self.proc is not None

@@ -3,9 +3,10 @@
 Started by :mod:`grader.engine.sandbox` as ``python -I -m grader.worker.main IN_FD OUT_FD``, or forked
 from a warm runner (:mod:`grader.engine.prefork`, heavy modules already imported, nothing of the
 grading loaded). Order matters and is the reason this module imports only the standard
-library at the top:
+library (and :mod:`grader.worker.protocol`, which is standard library only until an array
+crosses) at the top:
 
-1. read the setup (limits, paths to hide, uid) from the request pipe;
+1. read the setup frame (limits, paths to hide, uid) from the request pipe;
 2. confine itself while still single-threaded (:func:`grader.worker.confine.confine`): network and
    mount namespaces, hidden course/output/data folders, another uid, resource limits;
 3. only then import numpy, run the selected cells, and answer requests.
@@ -23,11 +24,12 @@ import io
 import json
 import linecache
 import os
-import struct
 import sys
 import time
 import traceback
 from typing import Any
+
+from grader.worker import protocol
 
 OUTPUT_CAPTURE = 256 * 1024  # characters of a call's stdout kept and sent back
 
@@ -71,21 +73,18 @@ def _kind(value: Any) -> str:
     return f"a {type(value).__module__}.{type(value).__qualname__}"
 
 
+REQUEST_LIMIT = 1 << 34  # the trusted side's requests carry the suite's inputs; it is trusted
+
+
 def _read_setup(fd: int) -> dict:
-    header = os.read(fd, 4)
-    while len(header) < 4:
-        more = os.read(fd, 4 - len(header))
-        if not more:
-            raise SystemExit(3)
-        header += more
-    (length,) = struct.unpack("<I", header)
-    data = b""
-    while len(data) < length:
-        chunk = os.read(fd, length - len(data))
-        if not chunk:
-            raise SystemExit(3)
-        data += chunk
-    return json.loads(data)
+    """The setup frame (:data:`grader.worker.protocol.SETUP_ID`), the first on the request pipe."""
+    try:
+        _, setup = protocol.read_frame(protocol.fd_reader(fd), expect_id=protocol.SETUP_ID, max_bytes=REQUEST_LIMIT)
+    except (EOFError, protocol.ProtocolError):
+        raise SystemExit(3) from None
+    if not isinstance(setup, dict):
+        raise SystemExit(3)
+    return setup
 
 
 def _where(tb: Any) -> str:
@@ -145,11 +144,7 @@ def _binds(stmt: ast.stmt) -> list[str]:
 
 class Worker:
     def __init__(self, fd_in: int, fd_out: int) -> None:
-        from grader.worker import protocol  # numpy comes in here, after confinement
-
-        self.protocol = protocol
-        self.rfile = os.fdopen(fd_in, "rb", buffering=0)
-        self.wfile = os.fdopen(fd_out, "wb", buffering=0)
+        self.fd_in, self.fd_out = fd_in, fd_out
         self.ns: dict[str, Any] = {"__name__": "__submission__", "__builtins__": __builtins__}
         self.seed_value = 0
 
@@ -301,27 +296,26 @@ class Worker:
         return {"ok": False, "error": {"type": "ProtocolError", "message": f"unknown op {op!r}", "where": ""}}
 
     def serve(self) -> None:
-        protocol = self.protocol
+        """Answer requests, each reply framed with its request's id, until goodbye or EOF."""
+        read = protocol.fd_reader(self.fd_in)
         while True:
             try:
-                request = protocol.read_frame(self.rfile, 1 << 34)
+                request_id, request = protocol.read_frame(read, expect_id=None, max_bytes=REQUEST_LIMIT)
             except EOFError:
                 return
-            if request.get("op") == "bye":
+            if request_id == protocol.BYE_ID or not isinstance(request, dict):
                 return
             try:
                 reply = self.handle(request)
             except BaseException as exc:  # noqa: BLE001
                 reply = {"ok": False, "error": _error(exc)}
-            reply["id"] = request.get("id")
             try:
-                data = protocol.encode(reply)
+                data = protocol.pack_frame(request_id, reply)
             except protocol.NotPlainData as exc:
-                data = protocol.encode({"id": request.get("id"), "ok": False, "not_plain": str(exc),
-                                        "stdout": reply.get("stdout", "")})
+                data = protocol.pack_frame(request_id, {"ok": False, "not_plain": str(exc), "stdout": reply.get("stdout", "")})
             except BaseException as exc:  # noqa: BLE001 - e.g. a hostile __float__
-                data = protocol.encode({"id": request.get("id"), "ok": False, "not_plain": f"could not be read: {type(exc).__name__}: {exc}"})
-            self.wfile.write(struct.pack("<Q", len(data)) + data)
+                data = protocol.pack_frame(request_id, {"ok": False, "not_plain": f"could not be read: {type(exc).__name__}: {exc}"})
+            protocol.write_all(self.fd_out, data)
 
 
 def main() -> None:
@@ -342,9 +336,7 @@ def serve_confined(fd_in: int, fd_out: int, setup: dict) -> None:
     worker = Worker(fd_in, fd_out)
     worker.seed_value = int(setup.get("seed", 0))
     # first frame back: how the confinement went (the trusted side records it)
-    worker.wfile.write(b"")
-    data = worker.protocol.encode({"id": 0, "ok": True, "value": report})
-    worker.wfile.write(struct.pack("<Q", len(data)) + data)
+    protocol.write_all(fd_out, protocol.pack_frame(protocol.SETUP_ID, {"ok": True, "value": report}))
     worker.serve()
     os._exit(0)
 
