@@ -127,7 +127,7 @@ def part_class(args: argparse.Namespace, work: Path) -> dict:
         wall, _ = _grade(subs, out, jobs=args.jobs)
         events = _events(out / ".grader-cache")
         hits, stores = events.count("hit"), events.count("store")
-        results = [json.loads(p.read_text()) for p in sorted(out.glob("*/result.full.json"))]
+        results = [json.loads(p.read_text()) for p in sorted(out.glob("submissions/*/result.full.json"))]
         runs[name] = {
             "submissions": size, "jobs": args.jobs, "wall": wall, "load_before": before, "load_after": load(),
             "hits": hits, "stores": stores, "hit_rate": hits / (hits + stores) if hits + stores else None,
@@ -281,7 +281,7 @@ def part_corpus(args: argparse.Namespace, work: Path) -> dict:
         before = load()
         wall, _ = _grade(subs, out, *extra, jobs=args.jobs)
         runs[label] = {"wall": wall, "load_before": before, "load_after": load(),
-                       "results": {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/result.full.json")},
+                       "results": {p.parent.name: json.loads(p.read_text()) for p in out.glob("submissions/*/result.full.json")},
                        "events": _events(out / ".grader-cache")}
         print(f"corpus {label}: {wall:.1f} s (load {before}); cache events {runs[label]['events']}", flush=True)
     entries = {}

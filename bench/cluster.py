@@ -56,13 +56,13 @@ def run_once(config: Path, assignment: str, subs: Path, out: Path, extra: list[s
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
     done = sorted((p.stat().st_mtime, json.loads((p.parent / "result.full.json").read_text())["execution_time"])
-                  for p in out.glob("*/results.json"))
+                  for p in out.glob("submissions/*/results.json"))
     stamps = [stamp for stamp, _ in done]
     # one slot: the time between two results is the next submission's grading (its
     # execution_time) plus everything around it; the cluster's share is in the latter
     around = statistics.median(b[0] - a[0] - b[1] for a, b in zip(done, done[1:], strict=False)) if len(done) > 1 else float("nan")
     rows = len((out / "grades.csv").read_text().strip().splitlines()) - 1
-    statuses = {json.loads(p.read_text())["extra_data"]["status"] for p in out.glob("*/results.json")}
+    statuses = {json.loads(p.read_text())["extra_data"]["status"] for p in out.glob("submissions/*/results.json")}
     steady = (stamps[-1] - stamps[0]) / (len(stamps) - 1) if len(stamps) > 1 else float("nan")
     return {"wall": wall, "per_submission": steady, "around": around, "rows": rows, "statuses": sorted(statuses)}
 

@@ -75,7 +75,7 @@ def run_grader(sub: Submission, work: Path) -> tuple[dict, dict]:
     cmd = [GRADER, "grade", str(sub.notebook), "--out", str(out), "--jobs", "1", "--force",
            "--assignment", sub.exercise, "--quiet"]
     m = run_measured(cmd, cwd=sub.config.parent)
-    found = glob.glob(str(out / "*" / "result.full.json"))
+    found = glob.glob(str(out / "submissions" / "*" / "result.full.json"))
     verdicts, score = {}, None
     if found:
         data = json.loads(Path(found[0]).read_text())

@@ -229,7 +229,7 @@ def _outside_grade_file(out: Path) -> list[float]:
     """For each submission of a batch but the first: time since the previous one's result
     minus its own ``grade_file`` time (fork, result files, the batch's bookkeeping)."""
     done = []
-    for path in out.glob("*/results.json"):
+    for path in out.glob("submissions/*/results.json"):
         full = json.loads((path.parent / "result.full.json").read_text())
         done.append((path.stat().st_mtime, full["execution_time"]))
     done.sort()
@@ -333,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
             m = run_measured([GRADER, "grade", str(sub.notebook), "--out", str(out), "--jobs", "1", "--force",
                               "--assignment", exercise, "--quiet"], cwd=config.parent)
             cli_walls.append(m.wall)
-            found = glob.glob(str(out / "*" / "result.full.json"))
+            found = glob.glob(str(out / "submissions" / "*" / "result.full.json"))
             execution = json.loads(Path(found[0]).read_text())["execution_time"] if found else None
             proc = subprocess.run([sys.executable, __file__, "--one", str(sub.notebook), "--exercise", exercise,
                                    "--config", str(config)], env=bench_env(), capture_output=True, text=True,

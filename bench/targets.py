@@ -65,7 +65,7 @@ def execution_times(out: Path) -> dict[str, float]:
     import json
 
     times = {}
-    for path in sorted(out.glob("*/result.full.json")):
+    for path in sorted(out.glob("submissions/*/result.full.json")):
         data = json.loads(path.read_text())
         times[path.parent.name] = float(data.get("execution_time", 0.0))
     return times

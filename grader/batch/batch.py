@@ -4,11 +4,20 @@ Each submission is graded in a *fresh trusted process*: a runner forked by its s
 parent (:mod:`grader.batch.slot`), which imported TensorFlow once for the whole batch. A crash
 of TensorFlow or of the grader itself on one submission costs that submission's row its
 score, never the batch. That process writes the submission's files atomically
-(:mod:`grader.reports.results`), ``results.json`` last; the batch then rewrites ``grades.csv``.
-Re-running on the same output folder skips every submission whose ``results.json``
-exists (``--force`` regrades), except rows whose status is ``grader-error`` (the grader,
-not the student, failed on them): those are always graded again. When the runner dies
-without writing a result, the batch writes an ``error`` row itself.
+(:mod:`grader.reports.results`) into ``OUT/submissions/<name>/``, ``results.json`` last; the
+batch then rewrites ``OUT/grades.csv``. The submissions' folders are kept apart from the
+batch's own files (``grades.csv``, ``manual/``): a file named ``grades.csv.py`` is just a
+submission. Re-running on the same output folder skips every submission whose
+``results.json`` exists (``--force`` regrades), except rows whose status is ``grader-error``
+(the grader, not the student, failed on them) or that were graded as another assignment:
+those are graded again. A folder of the previous, flat layout (``OUT/<name>/``) is moved
+into ``OUT/submissions/`` and resumed. When the runner dies without writing a result, the
+batch writes an ``error`` row itself.
+
+A batch grades one assignment (:func:`grader.source.assignment.batch_assignment`):
+``--assignment``, else the one all the files name (metadata or file name), chosen once
+before anything is graded; a notebook whose metadata names another assignment gets an
+``error`` row and is graded against no suite.
 
 Before anything is graded, :func:`check_data` looks up the data the assignments' suites
 need (the ``load_*`` datasets they call, the ``data`` files their entries declare): a
@@ -22,6 +31,7 @@ resuming, the rows, ``grades.csv`` and the review files are this module's either
 
 from __future__ import annotations
 
+import os
 import queue
 import shutil
 import tempfile
@@ -31,14 +41,29 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from grader.batch.device import DeviceChoice, split_cores
-from grader.batch.jobs import Backend, Job, Outcome, error_result, run_one
+from grader.batch.jobs import (
+    SUBMISSIONS,
+    Backend,
+    Job,
+    Outcome,
+    error_result,
+    run_one,
+    submission_dir,
+)
 from grader.batch.slot import WarmParent
 from grader.config import Course
 from grader.files import atomic_write, safe_name
 from grader.model import GRADER_ERROR, SubmissionResult, grader_error_message
 from grader.reports.gradebook import gradebook_csv
 from grader.reports.results import load_full, write_submission
-from grader.reports.review import write_review
+from grader.reports.review import REVIEW_DIR, write_review
+from grader.source.assignment import (
+    batch_assignment,
+    declared_assignment,
+    infer_assignment,
+    released_for_another,
+)
+from grader.source.notebook import SubmissionFile, SubmissionUnreadable, read_submission
 
 SUFFIXES = (".ipynb", ".py")
 SKIP_DIRS = {".ipynb_checkpoints", "__pycache__", ".git"}
@@ -77,6 +102,11 @@ def plan(files: list[Path]) -> list[Job]:
     return jobs
 
 
+GRADES_CSV = "grades.csv"
+# the batch's own names at the top of OUT: never taken for a submission's folder of the flat layout
+BATCH_NAMES = {GRADES_CSV, REVIEW_DIR, SUBMISSIONS}
+
+
 def grade_batch(
     paths: list[Path],
     course: Course,
@@ -92,6 +122,8 @@ def grade_batch(
 ) -> list[SubmissionResult]:
     """Grade every submission under ``paths`` into ``out``; one row each, whatever happens.
 
+    ``assignment``: the batch's one assignment; None infers it once from the files (all must
+    agree, else :class:`grader.source.assignment.AssignmentUnclear`, a ConfigError).
     ``progress(done, total)`` is called once the work is planned (submissions already
     graded count as done) and after each submission; ``log`` gets one line per submission.
     ``cluster``: the address of a Dask scheduler (or ``local:N``) to grade on instead of
@@ -100,12 +132,24 @@ def grade_batch(
     """
     work = plan(discover(paths, exclude=[out]))
     limits = limits or {}
+    declared: dict[str, str | None] = {}  # each file's metadata assignment, once read (kept small)
+    if assignment is None and work:  # once, for the whole batch: no file chooses its own suite
+        inferred = []
+        for job in work:
+            sub = _read(job.path)
+            declared[job.name] = declared_assignment(sub)
+            inferred.append((job.path, infer_assignment(sub, job.path, course)))
+        assignment = batch_assignment(inferred, course)
+        log(f"assignment {assignment}: named by all {len(work)} file(s)")
     results: dict[str, SubmissionResult] = {}
     todo = []
     for job in work:
-        done = None if force else load_full(out / job.name)
+        done = None if force else _resume(out, job, log)
         if done is not None and done.status == GRADER_ERROR:
             log(f"{job.name}: the grader failed on it last time, graded again")
+            done = None
+        if done is not None and done.assignment != assignment:
+            log(f"{job.name}: graded as {done.assignment} last time, this batch grades {assignment}: graded again")
             done = None
         if done is not None:
             results[job.name] = done
@@ -114,6 +158,18 @@ def grade_batch(
             todo.append(job)
     check_data(course, assignment, todo)  # DatasetNotFound / ConfigError before any grading
     out.mkdir(parents=True, exist_ok=True)
+    refused = []
+    for job in todo:  # another assignment's notebook: a row saying so, graded against no suite
+        if job.name not in declared:
+            declared[job.name] = declared_assignment(_read(job.path))
+        message = released_for_another(declared[job.name], assignment) if assignment else None
+        if message is not None:
+            result = error_result(job, assignment, "error", message, device.name)
+            write_submission(result, submission_dir(out, job.name))
+            results[job.name] = result
+            refused.append(job)
+            log(f"{job.name}: {message}")
+    todo = [job for job in todo if job not in refused]
     backend: Backend
     if cluster is None:
         backend = LocalSlots(paths, course, out, assignment, device, jobs, limits)
@@ -132,17 +188,61 @@ def grade_batch(
             else:  # one row per submission whatever happens
                 result = error_result(job, assignment, GRADER_ERROR, grader_error_message(), backend.device_name)
                 result.grader_errors = [f"the grader failed: {type(outcome).__name__}: {outcome}"]
-                write_submission(result, out / job.name)
+                write_submission(result, submission_dir(out, job.name))
             results[job.name] = result
-            atomic_write(out / "grades.csv", gradebook_csv(list(results.values())))
+            atomic_write(out / GRADES_CSV, gradebook_csv(list(results.values())))
             log(f"{job.name}: {result.score:g}/{result.max_score:g} {result.status}")
             if progress is not None:
                 progress(len(results), total)
     finally:
         backend.close()
-    atomic_write(out / "grades.csv", gradebook_csv(list(results.values())))
+    atomic_write(out / GRADES_CSV, gradebook_csv(list(results.values())))
     write_review(list(results.values()), out)  # <out>/manual/<question>.md + points.csv for the instructor
     return [results[j.name] for j in work]
+
+
+def _read(path: Path) -> SubmissionFile | None:
+    try:
+        return read_submission(path)
+    except SubmissionUnreadable:
+        return None
+
+
+def _resume(out: Path, job: Job, log: Callable[[str], None]) -> SubmissionResult | None:
+    """The result saved for ``job`` in ``OUT/submissions/<name>/``; else one of the previous,
+    flat layout (``OUT/<name>/``), whose folder is then moved into ``OUT/submissions/``."""
+    folder = submission_dir(out, job.name)
+    done = load_full(folder)
+    if done is not None or folder.exists():
+        return done
+    legacy = Path(out) / job.name
+    if job.name in BATCH_NAMES - {GRADES_CSV} or not legacy.is_dir() or legacy.is_symlink():
+        # grades.csv/ as a folder was a submission's (the collision this layout ends): moved too
+        return None
+    old = load_full(legacy)
+    if old is None or old.submission != job.name:
+        return None
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(legacy, folder)
+    log(f"{job.name}: moved from {legacy} (the previous layout) to {folder}")
+    return load_full(folder)
+
+
+def load_batch(out: Path) -> list[SubmissionResult]:
+    """Every result saved in the batch folder ``out``: ``OUT/submissions/<name>/``, and folders
+    of the previous, flat layout (``OUT/<name>/``) that no newer result replaces."""
+    out = Path(out)
+    found: dict[str, SubmissionResult] = {}
+    nested = out / SUBMISSIONS
+    if nested.is_dir():
+        for folder in sorted(nested.iterdir()):
+            if folder.is_dir() and (result := load_full(folder)) is not None:
+                found[folder.name] = result
+    for folder in sorted(out.iterdir()):
+        if folder.name != SUBMISSIONS and folder.name not in found and folder.is_dir() \
+                and (result := load_full(folder)) is not None:
+            found[folder.name] = result
+    return list(found.values())
 
 
 def _dataset_loaders() -> dict[str, Callable[[], object]]:
@@ -186,41 +286,29 @@ def suite_datasets(suite: Path, loaders: Iterable[str]) -> list[str]:
 
 
 def check_data(course: Course, assignment: str | None, todo: list[Job]) -> None:
-    """Look up, once and before anything is graded, the data the suites of the batch's
-    assignments need: raise :class:`grader.datasets.DatasetNotFound` (or ``DatasetCorrupt``)
-    for a dataset a suite loads, :class:`grader.config.ConfigError` for a declared data file,
+    """Look up, once and before anything is graded, the data the suite of the batch's
+    assignment needs: raise :class:`grader.datasets.DatasetNotFound` (or ``DatasetCorrupt``)
+    for a dataset the suite loads, :class:`grader.config.ConfigError` for a declared data file,
     when it is missing. Without this, every submission would be graded with those checks
     failing as grader errors."""
-    from grader.engine.grading import course_data, infer_assignment
-    from grader.source.notebook import SubmissionUnreadable, read_submission
+    from grader.engine.grading import course_data
 
-    if assignment is not None:  # one assignment for the whole batch
-        names = {assignment} if todo else set()
-    else:  # each file's own (its metadata or name), as its runner will infer it
-        names = set()
-        for job in todo:
-            try:
-                sub = read_submission(job.path)
-            except SubmissionUnreadable:
-                sub = None
-            inferred = infer_assignment(sub, job.path, course)
-            if inferred is not None:
-                names.add(inferred)
+    if assignment is None or not todo:
+        return
     loaders = _dataset_loaders()
-    for name in sorted(names):
-        spec = course.assignment(name)
-        course_data(course, spec)
-        suite = spec.suite
-        if not suite.is_file():
-            from grader.config import public_suite_path
+    spec = course.assignment(assignment)
+    course_data(course, spec)
+    suite = spec.suite
+    if not suite.is_file():
+        from grader.config import public_suite_path
 
-            suite = public_suite_path(course, spec)
-        for loader in suite_datasets(suite, loaders):
-            load = loaders[loader]
-            load()
-            clear = getattr(load, "cache_clear", None)
-            if clear is not None:  # the batch process keeps none of it: the runners load their own
-                clear()
+        suite = public_suite_path(course, spec)
+    for loader in suite_datasets(suite, loaders):
+        load = loaders[loader]
+        load()
+        clear = getattr(load, "cache_clear", None)
+        if clear is not None:  # the batch process keeps none of it: the runners load their own
+            clear()
 
 
 class LocalSlots:

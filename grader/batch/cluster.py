@@ -8,8 +8,8 @@ the task writes the bytes into a private temporary folder and grades them the wa
 slot does (:func:`grader.batch.jobs.run_one`): a runner forked by a warm parent that the Dask
 worker started on its first task and keeps for the next ones, one per worker thread. The
 task returns the result as data (the :class:`SubmissionResult` as a dict and the small
-result files' bytes); the client writes them under ``OUT/<name>/`` atomically as they
-arrive, ``results.json`` last.
+result files' bytes); the client writes them under ``OUT/submissions/<name>/`` atomically as
+they arrive, ``results.json`` last.
 
 Student code never runs in the Dask worker process: it runs in the sandboxed worker that
 the runner forks, below the warm parent, in their own sessions; a crash, a timeout or a
@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.batch.device import DeviceChoice, count_gpus, split_cores
-from grader.batch.jobs import Job, Outcome, error_result, run_one
+from grader.batch.jobs import Job, Outcome, error_result, run_one, submission_dir
 from grader.batch.slot import WarmParent
 from grader.config import Course, load_course
 from grader.files import atomic_write, safe_name
@@ -238,7 +238,7 @@ class ClusterBackend:
                                   f"the last on {getattr(last, 'address', last)}): the scheduler gave up on it",
                                   self.device_name)
             result.attempts = attempts
-            write_submission(result, self.out / job.name)
+            write_submission(result, submission_dir(self.out, job.name))
             return result
         except CancelledError as exc:  # the scheduler went away: nothing to write, resume later
             raise ClusterError(f"lost the Dask scheduler at {self.address} ({exc}); the submissions not graded "
@@ -247,14 +247,14 @@ class ClusterBackend:
             result = error_result(job, self.assignment, GRADER_ERROR, grader_error_message(), self.device_name)
             result.grader_errors = [f"the grader failed on the cluster: {type(exc).__name__}: {exc}"]
             result.attempts = self._attempts(key)
-            write_submission(result, self.out / job.name)
+            write_submission(result, submission_dir(self.out, job.name))
             return result
         attempts = self._attempts(key)
         result = SubmissionResult.from_dict(data["result"])
         result.submission, result.path, result.attempts = job.name, str(job.path), attempts
         if attempts > 1:
             result.problems.append(f"graded on attempt {attempts}: the Dask worker grading it before was lost")
-        folder = self.out / job.name
+        folder = submission_dir(self.out, job.name)
         for name, content in data["files"].items():
             if name in (FULL, RESULTS) or Path(name).name != name or name.startswith("."):
                 continue
@@ -356,7 +356,7 @@ def grade_on_worker(data: bytes, filename: str, name: str, common: dict[str, Any
             result = run_one(job, course, tmp / "out", common["assignment"], common["device"],
                               _gpu_index(common["device"], slot), slot, slots.cores[slot], common["limits"],
                               [str(tmp), str(worker.local_directory)], parent)  # other tasks' folders too
-            folder = tmp / "out" / name
+            folder = submission_dir(tmp / "out", name)
             files = {f.name: f.read_bytes() for f in sorted(folder.iterdir())
                      if f.is_file() and not f.name.startswith(".") and f.stat().st_size <= FILE_LIMIT}
             return {"result": result.to_dict(), "files": files, "worker": worker.address}

@@ -1,6 +1,11 @@
 """One submission's trip through a slot, shared by the local slots (:mod:`grader.batch.batch`)
-and a cluster's workers (:mod:`grader.batch.cluster`): the job, its request to a warm parent,
-the row written when the runner could not write its own."""
+and a cluster's workers (:mod:`grader.batch.cluster`): the job, its folder, its request to a
+warm parent, the row written when the runner could not write its own.
+
+The output folder's layout: each submission's files in ``OUT/submissions/<name>/``
+(:func:`submission_dir`), the batch's own (``grades.csv``, ``manual/``, ``.grader-cache``)
+at the top, so no submission's name can ever collide with them.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +19,18 @@ from grader.config import Course
 from grader.model import SubmissionResult
 from grader.reports.results import load_full, write_submission
 
+SUBMISSIONS = "submissions"  # OUT/submissions/<name>/: the submissions' folders, apart from the batch's files
+
 
 @dataclass
 class Job:
     path: Path
-    name: str  # folder name under the output directory
+    name: str  # its folder's name under OUT/submissions/ (and the row's `submission`)
+
+
+def submission_dir(out: Path, name: str) -> Path:
+    """Where the files of submission ``name`` of the batch in ``out`` are written."""
+    return Path(out) / SUBMISSIONS / name
 
 
 def error_result(job: Job, assignment: str | None, status: str, message: str, device: str) -> SubmissionResult:
@@ -51,9 +63,9 @@ class Backend(Protocol):
 
 def run_one(job: Job, course: Course, out: Path, assignment: str | None, device: str, gpu_index: int | str | None,
              slot: int, cores: list[int] | None, limits: dict, hide: list[str], parent: WarmParent) -> SubmissionResult:
-    """Grade ``job`` in a runner forked by ``parent``; its files end up in ``out/<name>``.
+    """Grade ``job`` in a runner forked by ``parent``; its files end up in ``out/submissions/<name>``.
     Shared by the local slots and the cluster's workers (:mod:`grader.batch.cluster`)."""
-    folder = out / job.name
+    folder = submission_dir(out, job.name)
     request = {
         "path": str(job.path.resolve()), "assignment": assignment, "config": str(course.root / "autograder.toml"),
         "out": str(folder.resolve()), "device": device, "gpu_index": gpu_index,

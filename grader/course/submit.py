@@ -44,8 +44,8 @@ def sha256(data: bytes) -> str:
 
 def submit(notebook: Path | str, course: Course, out: Path | str = ".", assignment: str | None = None,
            log: Callable[[str], None] = print, run_checks: bool = True) -> SubmitReport:
-    from grader.engine.grading import infer_assignment
     from grader.source.answers import collect_answers
+    from grader.source.assignment import infer_assignment
     from grader.source.extract import build_program
     from grader.source.notebook import SubmissionUnreadable, read_submission
 

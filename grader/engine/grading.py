@@ -22,19 +22,9 @@ from grader.engine.submission import Submission, clean_output
 from grader.files import safe_name
 from grader.model import GRADER_ERROR, STATUSES, SubmissionResult, TestResult, grader_error_message
 from grader.source.answers import collect_answers
+from grader.source.assignment import infer_assignment
 from grader.source.extract import build_program
 from grader.source.notebook import SubmissionFile, SubmissionUnreadable, read_submission
-
-
-def infer_assignment(sub: SubmissionFile | None, path: Path, course: Course) -> str | None:
-    """Metadata written by ``grader release`` first, then an assignment name in the file name."""
-    if sub is not None and sub.assignment in course.assignments:
-        return sub.assignment
-    stem = path.name.lower()
-    hits = [name for name in course.assignments if name.lower() in stem]
-    if len(hits) == 1:
-        return hits[0]
-    return None
 
 
 def default_hidden_paths(course: Course, extra: tuple[str, ...] = ()) -> list[str]:

@@ -2,6 +2,10 @@
 review files of a batch, and ``grader gradebook``'s merge of the points given.
 
 Answers are collected by :mod:`grader.source.answers`; their points are pending until merged.
+An answer is the student's text, and so *data* in these Markdown files: each sits in its own
+fenced code block, longer than any run of backticks inside it, so a heading, an HTML comment
+or a fence in an answer is shown as text and can neither forge another submission's section
+nor hide one; names in headings are escaped.
 """
 
 from __future__ import annotations
@@ -14,15 +18,42 @@ from pathlib import Path
 from grader.files import atomic_write
 from grader.reports.gradebook import csv_text, gradebook_rows
 
+_LINE_BREAKS = re.compile(r"\r\n|[\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+_INLINE_SPECIAL = re.compile(r"([\\`*\[\]<>#&!|~])")
+
+
+def inline_text(text: str) -> str:
+    """``text`` as one line of literal Markdown text (a heading's): line breaks become spaces,
+    the characters that start markup (``<``, ``#``, ``[``, backticks, ``*``...) are escaped."""
+    return _INLINE_SPECIAL.sub(r"\\\1", _LINE_BREAKS.sub(" ", str(text)))
+
+
+def fenced(text: str) -> list[str]:
+    """``text`` as a fenced code block: its fence is longer than any run of backticks in it
+    (at least 3), so nothing inside can close it; headings and HTML inside stay text."""
+    text = str(text)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}text", text, fence]
+
+
+def _quote(prompt: str) -> list[str]:
+    """The course's prompt as a block quote, every line of it."""
+    return [f"> {line}" for line in _LINE_BREAKS.split(str(prompt))]
+
+
+def _answer(answer: str) -> list[str]:
+    return fenced(answer) if answer else ["*(no answer)*"]
+
 
 def write_answers(manual: list[dict], submission: str, path: Path) -> None:
-    """The per-submission file the instructor reads (Markdown)."""
-    lines = [f"# Answers of {submission}", ""]
+    """The per-submission file the instructor reads (Markdown); each answer in a fence."""
+    lines = [f"# Answers of {inline_text(submission)}", ""]
     for q in manual:
-        lines += [f"## {q['name']} ({q['points']:g} points, pending)", ""]
+        lines += [f"## {inline_text(q['name'])} ({q['points']:g} points, pending)", ""]
         if q.get("prompt"):
-            lines += [f"> {q['prompt']}", ""]
-        lines += [q["answer"] or "*(no answer)*", ""]
+            lines += [*_quote(q["prompt"]), ""]
+        lines += [*_answer(q.get("answer") or ""), ""]
     atomic_write(path, "\n".join(lines))
 
 
@@ -43,7 +74,8 @@ def _file_name(question: str) -> str:
 def write_review(results: list, out: Path) -> list[Path]:
     """One Markdown file per question with every submission's answer, and a points template.
 
-    ``<out>/manual/<question>.md`` lists the answers under a heading per submission;
+    ``<out>/manual/<question>.md`` lists the answers under a heading per submission, each
+    answer in its own fenced code block (:func:`fenced`);
     ``<out>/manual/points.csv`` has a row per (submission, question) to fill in. Rows the
     instructor already filled in are kept: re-grading a batch never loses points given.
     An empty answer is pre-filled with 0 points and the comment "no answer".
@@ -60,12 +92,12 @@ def write_review(results: list, out: Path) -> list[Path]:
     written = []
     for name, q in questions.items():
         answered = sum(1 for _, a in q["answers"] if a)
-        lines = [f"# {name} ({q['points']:g} point{'' if q['points'] == 1 else 's'})", ""]
+        lines = [f"# {inline_text(name)} ({q['points']:g} point{'' if q['points'] == 1 else 's'})", ""]
         if q["prompt"]:
-            lines += [f"> {q['prompt']}", ""]
+            lines += [*_quote(q["prompt"]), ""]
         lines += [f"{answered} of {len(q['answers'])} submissions answered. Give points in `{POINTS_CSV}`.", ""]
         for submission, answer in q["answers"]:
-            lines += [f"## {submission}", "", answer or "*(no answer)*", ""]
+            lines += [f"## {inline_text(submission)}", "", *_answer(answer or ""), ""]
         path = folder / f"{_file_name(name)}.md"
         atomic_write(path, "\n".join(lines))
         written.append(path)

@@ -55,6 +55,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from grader.source.assignment import assignment_in_name, declared_assignment
 from grader.source.markers import graded_label
 
 _NOT_DEFINED = re.compile(r"^`(?P<name>[^`]+)` is not defined (?:anywhere|in the code this kernel ran)")
@@ -240,12 +241,14 @@ def write_cells_notebook(cells: list[str], path: Path, assignment: str | None) -
 
 
 def _notebook_assignment(path: Path | None) -> str | None:
+    """The assignment the saved notebook's metadata names (:mod:`grader.source.assignment`)."""
     if path is None:
         return None
     try:
+        # nbformat, only when a saved file is read: importing grader stays light
         from grader.source.notebook import read_submission
 
-        return read_submission(path).assignment
+        return declared_assignment(read_submission(path))
     except Exception:  # noqa: BLE001 - an unreadable file just tells us nothing
         return None
 
@@ -282,11 +285,9 @@ def choose_assignment(course: Any, target: str | None, given: str | None, from_f
     last = _LAST_ASSIGNMENT.get(str(course.root))
     if last in course.assignments and (not target or target in course.assignments[last].graded):
         return last
-    if file_name:
-        stem = file_name.lower()
-        hits = [n for n in course.assignments if n.lower() in stem]
-        if len(hits) == 1:
-            return hits[0]
+    named = assignment_in_name(file_name, course.assignments) if file_name else None
+    if named is not None:
+        return named
     if target:
         hits = [n for n, a in course.assignments.items() if target in a.graded]
         if len(hits) == 1:

@@ -94,7 +94,7 @@ def batch(tmp_path_factory):
     )
     results = {}
     for path in paths:
-        full = out / Path(path).stem / "result.full.json"
+        full = out / "submissions" / Path(path).stem / "result.full.json"
         if full.is_file():
             results[Path(path).stem] = json.loads(full.read_text())
     return done, results, out

@@ -143,7 +143,7 @@ EXPECTED: dict[str, Expect] = {
     "untagged": Expect(4, "ok", problems=r"found by name .*scale, predict_labels, RATE"),
     "deleted_cells": Expect(0, "ok", problems=r"`scale` is not defined anywhere in your submission"),
     "renamed": Expect(0, "ok", checks={"test_scale": r"`scale` is not defined in your submission: did you rename it"}),
-    "wrong_exercise": Expect(0, "ok", problems=r"handed out for 'demo', but it was graded as 'demo_model'"),
+    "wrong_exercise": Expect(0, "error", message=r"this notebook was released for demo, this batch grades demo_model"),
 }
 
 
@@ -295,8 +295,8 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
     canary.mkdir()
     (canary / "results.json").write_text('{"score": 0}', "utf-8")
     (canary / "notes.txt").write_text("must stay as it is\n", "utf-8")
-    write_submission(_previous_result(subs), out / "previous")
-    previous_bytes = {p.name: p.read_bytes() for p in (out / "previous").iterdir()}
+    write_submission(_previous_result(subs), out / "submissions" / "previous")
+    previous_bytes = {p.name: p.read_bytes() for p in (out / "submissions" / "previous").iterdir()}
     before = _snapshot(base)
 
     # a credential of the grading server: no copy of it may reach a worker
@@ -343,7 +343,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
 
     results, raw = {}, {}
     # submission folders never start with a dot (the batch's own, like .grader-cache, do)
-    for folder in sorted(p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    for folder in sorted(p for p in (out / "submissions").iterdir() if p.is_dir() and not p.name.startswith(".")):
         results[folder.name] = load_full(folder)
         raw[folder.name] = json.loads((folder / RESULTS).read_text("utf-8"))
     grades = list(csv.DictReader(io.StringIO((out / "grades.csv").read_text("utf-8"))))
@@ -407,7 +407,7 @@ def test_results_on_disk_are_the_engines_own(batch):
 
 
 def test_results_written_before_the_batch_are_intact(batch):
-    folder = batch.out / "previous"
+    folder = batch.out / "submissions" / "previous"
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == batch.previous_bytes
     assert {RESULTS, FULL} <= set(batch.previous_bytes)
 
@@ -540,8 +540,8 @@ def test_every_worker_reports_its_confinement(batch):
     """result.sandbox says what was enforced; as root: network, hidden folders, own uid."""
     must_hide = [str(ROOT), str(batch.subs.resolve()), str(batch.out.resolve()), *WORLD_WRITABLE]
     for name, result in batch.results.items():
-        if not result.sandbox:  # unreadable files never start a worker; "previous" was not regraded
-            assert name in ("invalid_json", "empty", "previous"), name
+        if not result.sandbox:  # unreadable files never start a worker; "previous" was not regraded;
+            assert name in ("invalid_json", "empty", "previous", "wrong_exercise"), name  # nor another exercise's
             continue
         box = result.sandbox
         assert "blocked" in str(box["network"]), name

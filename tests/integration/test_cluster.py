@@ -125,7 +125,7 @@ def test_same_verdicts_as_a_local_batch(course, demo_copy, tmp_path, cluster):
         assert b.path == str(demo_copy / f"{b.submission}{Path(b.path).suffix}")  # the client's path, not the worker's
         assert b.attempts == 1 and b.sandbox.get("started") == "forked from the warm runner"
     for name in ("results.json", "result.full.json", "junit.xml", "summary.txt", "feedback.html", "manual_answers.md"):
-        assert (tmp_path / "remote" / "good" / name).is_file(), name
+        assert (tmp_path / "remote" / "submissions" / "good" / name).is_file(), name
     assert (tmp_path / "remote" / "grades.csv").read_text() == (tmp_path / "local" / "grades.csv").read_text()
     assert (tmp_path / "remote" / "manual" / "points.csv").is_file()
     assert any(line.startswith("good: graded on tcp://127.0.0.1:") for line in lines), lines
@@ -180,7 +180,7 @@ def test_a_worker_killed_mid_submission_is_retried_elsewhere(course, tmp_path, c
     assert all(r.status == "ok" and r.score == 7 for r in results.values()), {k: r.message for k, r in results.items()}
     assert results["a_slow"].attempts > 1
     assert any("attempt" in p for p in results["a_slow"].problems)
-    assert '"attempts": ' in (tmp_path / "out" / "a_slow" / "result.full.json").read_text()
+    assert '"attempts": ' in (tmp_path / "out" / "submissions" / "a_slow" / "result.full.json").read_text()
     assert len((tmp_path / "out" / "grades.csv").read_text().strip().splitlines()) == 1 + 4
     client.wait_for_workers(2, timeout=60)  # the nanny restarted the killed one: the next tests have two
 
@@ -199,13 +199,13 @@ def test_resume_after_an_interrupted_client_grades_only_what_is_missing(course, 
 
     with pytest.raises(KeyboardInterrupt):
         grade_batch([subs], course, out, "demo", CPU, cluster=address, progress=interrupt)
-    first = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("*/results.json")}
+    first = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("submissions/*/results.json")}
     assert len(first) == 2
     lines: list[str] = []
     results = grade_batch([subs], course, out, "demo", CPU, cluster=address, log=lines.append)
     assert [r.submission for r in results] == [f"s{i}" for i in range(5)]
     assert all(r.status == "ok" and r.score == 7 for r in results)
-    assert {name: (out / name / "results.json").stat().st_mtime_ns for name in first} == first
+    assert {name: (out / "submissions" / name / "results.json").stat().st_mtime_ns for name in first} == first
     assert sum("already graded, skipped" in line for line in lines) == 2
     assert sum(": graded on tcp://" in line for line in lines) == 3
     assert len((out / "grades.csv").read_text().strip().splitlines()) == 1 + 5
@@ -235,7 +235,7 @@ def test_a_submission_that_keeps_killing_workers_is_an_error_row(course, tmp_pat
     result = backend._receive(Job(tmp_path / "x.py", "x"), "grade-x-1", Future())
     assert result.status == "error" and result.attempts == 3
     assert "3 times" in result.message and "tcp://127.0.0.1:9" in result.message
-    assert load_full(tmp_path / "out" / "x").attempts == 3
+    assert load_full(tmp_path / "out" / "submissions" / "x").attempts == 3
 
 
 def _free_port() -> int:
@@ -318,7 +318,7 @@ def test_a_scheduler_that_cannot_be_reached_is_one_clear_line(course, demo_copy,
     assert cli.returncode == 2
     [line] = cli.stderr.strip().splitlines()
     assert line.startswith(f"grader: cannot reach the Dask scheduler at tcp://127.0.0.1:{port} within 2 s ("), line
-    assert not (tmp_path / "out" / "good").exists()
+    assert not (tmp_path / "out" / "submissions" / "good").exists()
 
 
 @pytest.mark.slow

@@ -211,9 +211,9 @@ def test_a_killed_batch_resumes_without_regrading(course, tmp_path):
     cmd = [sys.executable, "-m", "grader.cli", "grade", str(subs), "--assignment", "demo", "--out", str(out), "--device", "cpu"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 60
-    while not (out / "s0" / "results.json").exists() and time.monotonic() < deadline:
+    while not (out / "submissions" / "s0" / "results.json").exists() and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert (out / "s0" / "results.json").exists()
+    assert (out / "submissions" / "s0" / "results.json").exists()
     tree: list = []
     while time.monotonic() < deadline:  # kill it while a runner and its worker are busy
         tree = descendants(proc.pid)
@@ -224,14 +224,14 @@ def test_a_killed_batch_resumes_without_regrading(course, tmp_path):
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     time.sleep(1)
-    first = (out / "s0" / "results.json").stat().st_mtime_ns
-    finished_before = {p.parent.name for p in out.glob("*/results.json")}
+    first = (out / "submissions" / "s0" / "results.json").stat().st_mtime_ns
+    finished_before = {p.parent.name for p in out.glob("submissions/*/results.json")}
     assert finished_before and len(finished_before) < 4
     leftovers = alive(tree)
     assert not leftovers, f"outlived the killed batch: {[p.name for p in leftovers]}"
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
-    assert (out / "s0" / "results.json").stat().st_mtime_ns == first
+    assert (out / "submissions" / "s0" / "results.json").stat().st_mtime_ns == first
     assert "already graded, skipped" in again.stderr
     rows = (out / "grades.csv").read_text().strip().splitlines()
     assert len(rows) == 1 + 4

@@ -83,14 +83,16 @@ def pages(tmp_path_factory) -> dict[str, Path]:
         shutil.copyfile(SUBMISSIONS / exercise / name, target)
         files.append(str(target))
     out = tmp / "out"
-    proc = subprocess.run([sys.executable, "-m", "grader.cli", "--config", str(ROOT / "autograder.toml"),
-                           "grade", *files, "--out", str(out), "--device", "cpu", "--jobs", "1", "--quiet"],
-                          capture_output=True, text=True, timeout=900, cwd=ROOT,
-                          env={**os.environ, "GRADER_OFFLINE": "1"})
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    for exercise, file in zip(WRONG, files, strict=True):  # a batch grades one assignment
+        proc = subprocess.run([sys.executable, "-m", "grader.cli", "--config", str(ROOT / "autograder.toml"),
+                               "grade", file, "--assignment", exercise, "--out", str(out), "--device", "cpu",
+                               "--jobs", "1", "--quiet"],
+                              capture_output=True, text=True, timeout=900, cwd=ROOT,
+                              env={**os.environ, "GRADER_OFFLINE": "1"})
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     found = {}
     for exercise, name in WRONG.items():
-        folder = out / Path(f"{exercise}_{name}").stem
+        folder = out / "submissions" / Path(f"{exercise}_{name}").stem
         result = json.loads((folder / "results.json").read_text("utf-8"))
         assert result["score"] < sum(t["max_score"] for t in result["tests"]), f"{exercise}: not wrong?"
         found[exercise] = folder / "feedback.html"

@@ -124,16 +124,16 @@ def test_grader_error_rows_exit_3_and_are_regraded_on_resume(tmp_path):
     assert first.returncode == 3, first.stderr
     assert "grader error" in first.stderr and "good" in first.stderr
     assert ",grader-error," in (out / "grades.csv").read_text()
-    results = json.loads((out / "good" / "results.json").read_text())
+    results = json.loads((out / "submissions" / "good" / "results.json").read_text())
     assert "ZeroDivisionError" not in json.dumps(results["tests"]) + results["output"]
-    assert "ZeroDivisionError" in (out / "good" / "result.full.json").read_text()
-    assert '<error message="ZeroDivisionError' in (out / "good" / "junit.xml").read_text()
+    assert "ZeroDivisionError" in (out / "submissions" / "good" / "result.full.json").read_text()
+    assert '<error message="ZeroDivisionError' in (out / "submissions" / "good" / "junit.xml").read_text()
 
     _fault_course(tmp_path, FIXED)  # the instructor fixes the suite; the same command again
     again = _cli(config, "grade", str(sub), "--assignment", "fault", "--out", str(out))
     assert again.returncode == 0, again.stderr
     assert "already graded" not in again.stderr
-    row = json.loads((out / "good" / "result.full.json").read_text())
+    row = json.loads((out / "submissions" / "good" / "result.full.json").read_text())
     assert (row["status"], row["score"], row["max_score"]) == ("ok", 4.0, 4.0)
 
 
@@ -155,12 +155,12 @@ def test_missing_dataset_stops_the_batch_then_the_same_command_grades_17_of_17(t
     assert missing.returncode == 2, missing.stderr
     assert "dataset 'ascent' not found" in missing.stderr
     # nothing graded: no row at all, certainly no `ok` row with lost points
-    assert not (out / "04_convolution" / "results.json").exists()
+    assert not (out / "submissions" / "04_convolution" / "results.json").exists()
     assert not (out / "grades.csv").exists()
 
     back = _cli(ROOT / "autograder.toml", *cmd, env=env)  # the data is back (GRADER_DATA_DIR)
     assert back.returncode == 0, back.stderr
-    row = json.loads((out / "04_convolution" / "result.full.json").read_text())
+    row = json.loads((out / "submissions" / "04_convolution" / "result.full.json").read_text())
     assert (row["status"], row["score"], row["max_score"]) == ("ok", 17.0, 17.0)
 
 

@@ -153,7 +153,7 @@ def test_a_runner_that_crashes_costs_only_its_row(course, tmp_path, monkeypatch)
     assert results["a_crash"].status == "error" and "crashed" in results["a_crash"].message
     assert "SIGKILL" in results["a_crash"].message or "-9" in results["a_crash"].message
     assert results["b_good"].status == "ok" and results["b_good"].score == 7
-    rows = json.loads((tmp_path / "out" / "a_crash" / "results.json").read_text())
+    rows = json.loads((tmp_path / "out" / "submissions" / "a_crash" / "results.json").read_text())
     assert rows["score"] == 0
 
 

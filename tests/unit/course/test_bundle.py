@@ -222,5 +222,5 @@ def test_github_workflow_steps_grade_and_write_the_step_summary(tmp_path):
     assert "| demo | demo | ok | 0 | 7 | 0 | 0 | 0 | 9 |" in text  # no answer in a .py: 0 manual points
     assert "[FAIL] 0/1  add: 2 + 3" in text and "you multiplied" in text
     assert "add(-754" not in text  # the hidden check's message stays hidden
-    junit = ET.parse(workspace / "grading-out" / "demo" / "junit.xml").getroot()
+    junit = ET.parse(workspace / "grading-out" / "submissions" / "demo" / "junit.xml").getroot()
     assert junit.tag == "testsuites" and junit.find("testsuite/testcase/failure") is not None

@@ -225,7 +225,8 @@ def batch(tmp_path_factory):
         shutil.copy(REFERENCE, subs / name)
     proc = _grader("grade", str(subs), "--out", str(out), "--jobs", "2", "--assignment", "03_cnn", "--device", "cpu")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    results = {n: json.loads((out / n / "result.full.json").read_text()) for n in ("a_poison", "b_reference", "c_reference")}
+    results = {n: json.loads((out / "submissions" / n / "result.full.json").read_text())
+               for n in ("a_poison", "b_reference", "c_reference")}
     return {"subs": subs, "out": out, "folder": folder, "results": results, "events": _events(folder)}
 
 
@@ -276,7 +277,7 @@ def test_clear_then_no_cache_trains_without_the_cache(batch):
     proc = _grader("grade", str(one), "--out", str(batch["out"]), "--force", "--no-cache",
                    "--assignment", "03_cnn", "--device", "cpu")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    fresh = json.loads((batch["out"] / "b_reference" / "result.full.json").read_text())
+    fresh = json.loads((batch["out"] / "submissions" / "b_reference" / "result.full.json").read_text())
     assert fresh["score"] == 12
     assert (_trains(fresh)["status"], _trains(fresh)["output"]) == ("passed", "")
     assert not list(batch["folder"].glob("entries/*/*.json")) and not (batch["folder"] / "events.log").exists()

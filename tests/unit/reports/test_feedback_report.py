@@ -107,7 +107,7 @@ def graded(tmp_path_factory):
     proc = subprocess.run([*GRADER, "grade", str(sub.parent), "--assignment", "demo_feedback", "--out", str(out),
                            "--quiet"], capture_output=True, text=True, env=env, timeout=180)
     assert proc.returncode == 0, proc.stderr
-    folder = out / "student_demo_feedback"
+    folder = out / "submissions" / "student_demo_feedback"
     return folder, (folder / "feedback.html").read_text("utf-8")
 
 

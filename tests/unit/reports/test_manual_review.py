@@ -121,7 +121,7 @@ def test_blank_points_stay_pending(out):
 def test_regrading_keeps_the_points_already_given(out, tmp_path):
     _fill(out, {"alice": "1"})
     # re-run the batch on the same folder: all already graded (skipped), the review is rewritten
-    subs = Path(json.loads((out / "alice" / "result.full.json").read_text("utf-8"))["path"]).parent
+    subs = Path(json.loads((out / "submissions" / "alice" / "result.full.json").read_text("utf-8"))["path"]).parent
     _grader("grade", str(subs), "--assignment", "demo", "--out", str(out), "--quiet")
     assert "2 of 3 submissions answered" in (out / "manual" / "why.md").read_text("utf-8")
     rows = {r["submission"]: r for r in _csv(out / "manual" / "points.csv")}
@@ -162,14 +162,14 @@ def _check_junit(root: ET.Element) -> None:
 
 
 def test_junit_xml_of_the_batch_is_valid(batch):
-    files = sorted(batch.glob("*/junit.xml"))
+    files = sorted(batch.glob("submissions/*/junit.xml"))
     assert len(files) == 3
     failures = 0
     for path in files:
         root = ET.parse(path).getroot()
         _check_junit(root)
         failures += len(root.findall("testsuite/testcase/failure"))
-    alice = ET.parse(batch / "alice" / "junit.xml").getroot()
+    alice = ET.parse(batch / "submissions" / "alice" / "junit.xml").getroot()
     failed = {c.get("name"): c.find("failure") for c in alice.iter("testcase") if c.find("failure") is not None}
     assert "test_add_small" in failed and "you multiplied" in failed["test_add_small"].get("message")
     assert failures == len(failed) == 4  # alice: add x2, mean x2 failing; good and master_copy: none
