@@ -14,12 +14,16 @@ lazily, inside the functions that rebuild or train) and nothing of the engine.
 
 from grader.checks.expect import (
     CheckFailed,
+    Mistake,
+    call_each,
+    diagnose,
     expect,
     expect_array,
     expect_close,
     expect_equal,
     expect_number,
     expect_shape,
+    raise_if_failed,
     show,
 )
 from grader.checks.feedback import Feedback
@@ -47,9 +51,9 @@ from grader.checks.models import (
 
 __all__ = [
     "CheckFailed", "CompileSummary", "Feedback", "LayerReport", "LayerRow", "LayerSpec",
-    "MetricInfo", "cached_training", "canonical_names", "check_compile", "check_layers",
-    "compare_layers", "compile_problems", "data_digest", "describe_layers", "expect",
-    "expect_array", "expect_close", "expect_equal", "expect_number", "expect_shape",
+    "MetricInfo", "Mistake", "cached_training", "call_each", "canonical_names", "check_compile",
+    "check_layers", "compare_layers", "compile_problems", "data_digest", "describe_layers", "diagnose", "expect",
+    "expect_array", "expect_close", "expect_equal", "expect_number", "expect_shape", "raise_if_failed",
     "format_rows", "show", "snake_case", "spec", "summarize_compile", "summary_text",
     "training_fields",
 ]

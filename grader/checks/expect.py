@@ -1,9 +1,18 @@
 """Checks a suite uses to judge observations: each failure is a message a student reads.
 
 Modelled on Kaggle learntools' problem classes: a check is mostly data (what is being
-checked, the expected value, a list of *likely mistakes* each with an explanation). When
-the found value equals one of the mistakes, the student is told that mistake by name
-instead of a bare "wrong value".
+checked, the expected value, a list of *likely mistakes* each with an explanation). A
+mistake is named only when it is confirmed; otherwise the message says what differs and
+where, without a guess:
+
+- a :class:`Mistake` is a hypothesis written as a *function of the inputs* (what a
+  submission that made it returns). :func:`diagnose` names it when, over the inputs of
+  the check (``cases``), it reproduces the student's value on every one, no other
+  hypothesis does (each is refuted by an input that separates it), and it differs from
+  the right answer on at least two of them (seen once, confirmed on a second input);
+- an old-style ``(value, explanation)`` pair, for a check with one input (a constant),
+  is named when the found value equals that value and no other hypothesis with a
+  different explanation has the same value.
 
 All helpers run on the trusted side on plain data decoded from the worker, so a value can
 only be a number, string, list, dict, ``None`` or a numpy array: no object of the
@@ -13,12 +22,24 @@ student's can take part in a comparison.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-Mistakes = Iterable[tuple[Any, str]]
+
+@dataclass(frozen=True)
+class Mistake:
+    """A likely mistake as a hypothesis: ``fn(*inputs)`` is what a submission that made it
+    returns on ``inputs`` (the arguments of the student's function, as a tuple)."""
+
+    explanation: str
+    fn: Callable[..., Any]
+
+
+Mistakes = Iterable[tuple[Any, str] | Mistake]
+Case = tuple[tuple, Any]  # (inputs, found): the arguments of one call and what it returned
 
 
 class CheckFailed(AssertionError):
@@ -101,11 +122,98 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
-def _explain(found: Any, mistakes: Mistakes, hint: str, rtol: float = 1e-6, atol: float = 1e-9) -> str:
-    for wrong, explanation in mistakes:
-        if _same(found, wrong, rtol, atol):
-            return f" Likely mistake: {explanation}"
+_NO_VALUE = object()  # what a hypothesis "returns" when it cannot be applied to an input
+
+
+def _apply(fn: Callable[..., Any], inputs: tuple) -> Any:
+    try:
+        return fn(*inputs)
+    except Exception:  # noqa: BLE001 - a hypothesis that does not apply to an input predicts nothing
+        return _NO_VALUE
+
+
+def _agree(a: Any, b: Any, rtol: float, atol: float) -> bool:
+    """Two values that a check cannot tell apart (``_same`` with float32's floor)."""
+    if a is _NO_VALUE or b is _NO_VALUE:
+        return False
+    floor_r, floor_a = _precision_floor(a, b) if _is_number(b) or isinstance(b, np.ndarray) else (0.0, 0.0)
+    return _same(a, b, max(rtol, floor_r), max(atol, floor_a))
+
+
+def diagnose(cases: Sequence[Case], mistakes: Iterable[Mistake], right: Callable[..., Any],
+             rtol: float = 1e-6, atol: float = 1e-9) -> str | None:
+    """The explanation of the one mistake confirmed by ``cases``, or ``None`` (no guess).
+
+    ``cases`` are ``(inputs, found)`` pairs, one per call of the student's function in the
+    check (a case whose found is an exception, a call that raised, is left out); ``right``
+    is the reference, a function of the same inputs. A mistake is confirmed when:
+
+    1. it reproduces ``found`` on every case (within ``rtol``/``atol``, or float32's floor);
+    2. no other hypothesis (other explanation) does: each is refuted by a case where it
+       gives another value than the student's, which separates the two;
+    3. its value differs from the right answer on at least two cases: the mistake is seen
+       on one input and confirmed on a second.
+
+    Hypotheses with the same explanation (two ways to write one mistake) count as one.
+    """
+    cases = [(tuple(inputs), found) for inputs, found in cases if not isinstance(found, BaseException)]
+    mistakes = list(mistakes)
+    if len(cases) < 2 or not mistakes:
+        return None
+    rights = [_apply(right, inputs) for inputs, _ in cases]
+    reproducing: dict[str, list[int]] = {}
+    for m in mistakes:
+        values = [_apply(m.fn, inputs) for inputs, _ in cases]
+        if all(_agree(found, v, rtol, atol) for (_, found), v in zip(cases, values, strict=True)):
+            visible = [k for k, v in enumerate(values) if not _agree(v, rights[k], rtol, atol)]
+            if len(visible) >= len(reproducing.get(m.explanation, [])):
+                reproducing[m.explanation] = visible
+    if len(reproducing) != 1:
+        return None
+    ((explanation, visible),) = reproducing.items()
+    return explanation if len(visible) >= 2 else None
+
+
+def _explain(found: Any, mistakes: Mistakes, hint: str, rtol: float = 1e-6, atol: float = 1e-9,
+             cases: Sequence[Case] | None = None, right: Callable[..., Any] | None = None) -> str:
+    """" Likely mistake: ..." when one is confirmed (see the module's docstring), else ``hint``."""
+    mistakes = list(mistakes)
+    hypotheses = [m for m in mistakes if isinstance(m, Mistake)]
+    if hypotheses:
+        if right is None:
+            raise ValueError("a Mistake (a function of the inputs) needs right=, the reference function")
+        named = diagnose(cases or [], hypotheses, right, rtol, atol)
+        if named is not None:
+            return f" Likely mistake: {named}"
+    matching = {explanation for wrong, explanation in (m for m in mistakes if not isinstance(m, Mistake))
+                if _same(found, wrong, rtol, atol)}
+    if len(matching) == 1:
+        return f" Likely mistake: {matching.pop()}"
     return f" {hint}" if hint else ""
+
+
+def call_each(submission: Any, name: str, inputs: Iterable[tuple]) -> list[Case]:
+    """``submission.call(name, *args)`` on each input, in order: the ``(inputs, found)`` cases a
+    check judges one by one and :func:`diagnose` reads together.
+
+    The calls stop at the first that fails (the student's code raised, or returned what
+    cannot be read): that case's found is the exception, which every ``expect*`` helper
+    raises again when it is judged, in its turn; no input after it is called."""
+    cases: list[Case] = []
+    for args in inputs:
+        args = tuple(args)
+        try:
+            cases.append((args, submission.call(name, *args)))
+        except CheckFailed as exc:
+            cases.append((args, exc))
+            break
+    return cases
+
+
+def raise_if_failed(found: Any) -> None:
+    """A case's found that is the failure of its call (see :func:`call_each`) is raised."""
+    if isinstance(found, CheckFailed):
+        raise found
 
 
 def _wrong(what: str, expected: Any, found: Any, reveal: bool) -> str:
@@ -116,7 +224,8 @@ def _wrong(what: str, expected: Any, found: Any, reveal: bool) -> str:
 
 
 def expect_equal(found: Any, expected: Any, what: str, mistakes: Mistakes = (), hint: str = "",
-                 reveal: bool = True) -> None:
+                 reveal: bool = True, cases: Sequence[Case] | None = None,
+                 right: Callable[..., Any] | None = None) -> None:
     """Exact equality of plain data (ints, strings, tuples, lists...).
 
     Integers compare equal to integral floats (``24 == 24.0``) but booleans never pass for
@@ -124,10 +233,16 @@ def expect_equal(found: Any, expected: Any, what: str, mistakes: Mistakes = (), 
     expected value out of the message (a public check on a graded constant or count must
     not hand out the answer): the student reads what was found, the likely mistake or
     ``hint``.
+
+    ``mistakes`` may hold :class:`Mistake` hypotheses, named only when confirmed on
+    ``cases`` (every ``(inputs, found)`` of the check, this one included) against ``right``
+    (:func:`diagnose`), and ``(value, explanation)`` pairs, named when the value is unique.
     """
+    raise_if_failed(found)
     ok = _same(found, expected, 0.0, 0.0) if _is_number(expected) else _plain_equal(found, expected)
     if not ok:
-        raise CheckFailed(_wrong(what, expected, found, reveal) + _explain(found, mistakes, hint, 0.0, 0.0))
+        raise CheckFailed(_wrong(what, expected, found, reveal)
+                          + _explain(found, mistakes, hint, 0.0, 0.0, cases, right))
 
 
 def _plain_equal(found: Any, expected: Any) -> bool:
@@ -142,6 +257,7 @@ def _plain_equal(found: Any, expected: Any) -> bool:
 
 def expect_number(found: Any, what: str) -> float:
     """``found`` must be a real number (not bool, str, None, an array of many values)."""
+    raise_if_failed(found)
     if isinstance(found, np.ndarray) and found.shape == () and found.dtype.kind in "iuf":
         found = found.item()
     if not _is_number(found):
@@ -161,17 +277,20 @@ def expect_close(
     mistakes: Mistakes = (),
     hint: str = "",
     reveal: bool = True,
+    cases: Sequence[Case] | None = None,
+    right: Callable[..., Any] | None = None,
 ) -> None:
     """A real number close to ``expected``; ``reveal=False`` as in :func:`expect_equal`.
 
     A value computed in float32 (or float16) passes when it is as close as that precision
-    allows (about 64 roundings of its largest term), whatever ``rtol``/``atol`` ask."""
+    allows (about 64 roundings of its largest term), whatever ``rtol``/``atol`` ask.
+    ``mistakes``, ``cases`` and ``right`` as in :func:`expect_equal`."""
     value = expect_number(found, what)
     floor_r, floor_a = _precision_floor(found if isinstance(found, np.floating) else value, expected)
     if not math.isclose(value, float(expected), rel_tol=max(rtol, floor_r), abs_tol=max(atol, floor_a)):
         raise CheckFailed(
             _wrong(what, float(expected), value, reveal)
-            + _explain(value, mistakes, hint, max(rtol, 1e-9), max(atol, 1e-9))
+            + _explain(value, mistakes, hint, max(rtol, 1e-9), max(atol, 1e-9), cases, right)
         )
 
 
@@ -184,12 +303,16 @@ def expect_array(
     kind: str | None = None,
     mistakes: Mistakes = (),
     hint: str = "",
+    cases: Sequence[Case] | None = None,
+    right: Callable[..., Any] | None = None,
 ) -> np.ndarray:
     """A numpy array with ``expected``'s shape and values (within tolerance).
 
     ``kind`` restricts the dtype: ``"integer"`` (signed or unsigned), ``"floating"``,
     ``"uint8"`` or any numpy dtype name. Returns the array for further checks.
+    ``mistakes``, ``cases`` and ``right`` as in :func:`expect_equal`.
     """
+    raise_if_failed(found)
     expected = np.asarray(expected)
     if not isinstance(found, np.ndarray):
         if isinstance(found, (list, tuple)):
@@ -201,11 +324,12 @@ def expect_array(
             f"{what}: expected a numpy array of shape {expected.shape}, found {show(found)}."
         )
     if kind is not None and not _kind_ok(found.dtype, kind):
-        raise CheckFailed(f"{what}: expected dtype {kind}, found {found.dtype}." + _explain(found, mistakes, hint, rtol, atol))
+        raise CheckFailed(f"{what}: expected dtype {kind}, found {found.dtype}."
+                          + _explain(found, mistakes, hint, rtol, atol, cases, right))
     if found.shape != expected.shape:
         raise CheckFailed(
             f"{what}: expected shape {expected.shape}, found {found.shape}."
-            + _explain(found, mistakes, hint, rtol, atol)
+            + _explain(found, mistakes, hint, rtol, atol, cases, right)
         )
     if found.dtype.kind not in "biuf":
         raise CheckFailed(f"{what}: expected numbers, found an array of dtype {found.dtype}.")
@@ -215,10 +339,11 @@ def expect_array(
         diff = np.abs(found.astype(np.float64) - expected.astype(np.float64))
         where = np.unravel_index(int(np.nanargmax(np.where(np.isnan(diff), np.inf, diff))), diff.shape)
         shown_expected, shown_found = show_pair(float(expected[where]), float(found[where]))
+        wrong = int(np.sum(~np.isclose(found.astype(np.float64), expected.astype(np.float64), rtol=rtol, atol=atol)))
         raise CheckFailed(
-            f"{what}: values differ; e.g. at index {tuple(int(i) for i in where)} expected "
-            f"{shown_expected}, found {shown_found}."
-            + _explain(found, mistakes, hint, rtol, atol)
+            f"{what}: values differ at {wrong} of {found.size} positions; e.g. at index "
+            f"{tuple(int(i) for i in where)} expected {shown_expected}, found {shown_found}."
+            + _explain(found, mistakes, hint, rtol, atol, cases, right)
         )
     return found
 
@@ -233,6 +358,7 @@ def _kind_ok(dtype: np.dtype, kind: str) -> bool:
 
 def expect_shape(found: Any, expected: Sequence[int], what: str, hint: str = "") -> None:
     """An array of the given shape (use ``None`` in ``expected`` for any size)."""
+    raise_if_failed(found)
     if not isinstance(found, np.ndarray):
         raise CheckFailed(f"{what}: expected a numpy array, found {show(found)}.")
     ok = len(found.shape) == len(expected) and all(

@@ -16,7 +16,18 @@ import os
 import numpy as np
 import pytest
 
-from grader.checks import CheckFailed, expect, expect_array, expect_close, expect_equal, show
+from grader.checks import (
+    CheckFailed,
+    Mistake,
+    call_each,
+    diagnose,
+    expect,
+    expect_array,
+    expect_close,
+    expect_equal,
+    raise_if_failed,
+    show,
+)
 
 # --------------------------------------------------------------------------- trusted Keras
 
@@ -78,6 +89,14 @@ def lesson_models() -> dict:
 
 
 # --------------------------------------------------------------------------- helpers
+#
+# A likely mistake is a function of the inputs (grader.checks.Mistake): it is named only
+# when it reproduces the student's results on every input of the check and is confirmed
+# on a second input that separates it from the other mistakes (grader.checks.diagnose).
+# Each check therefore calls the student's function on two inputs or more (call_each),
+# chosen so that the mistakes differ from the right answer and from each other: rows
+# fewer than classes, odd sizes, sizes where rounding up, rounding to the nearest and
+# rounding down differ, several input channels.
 
 
 def _is_number(value) -> bool:
@@ -89,30 +108,44 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def check_labels(found, probs: np.ndarray, what: str) -> np.ndarray:
+def right_labels(probs: np.ndarray) -> np.ndarray:
+    return np.argmax(probs, axis=1)
+
+
+LABEL_MISTAKES = [
+    Mistake("you took the argmax down each column (axis=0), one result per class; use axis=1 to get the "
+            "most probable class of each row", lambda p: np.argmax(p, axis=0)),
+    Mistake("you returned the largest probability of each row; return its index (np.argmax), which is "
+            "the class", lambda p: p.max(axis=1)),
+    Mistake("you returned one-hot rows; return the class index of each row",
+            lambda p: np.eye(p.shape[1], dtype=int)[np.argmax(p, axis=1)]),
+    Mistake("np.argmax without axis= looks at the whole array flattened; use axis=1 to get one label "
+            "per row", lambda p: np.argmax(p)),
+    Mistake("you picked the least probable class (argmin); use np.argmax", lambda p: np.argmin(p, axis=1)),
+    Mistake("classes count from 0 (the first column is class 0); don't add 1",
+            lambda p: np.argmax(p, axis=1) + 1),
+]
+
+
+def check_labels(found, probs: np.ndarray, what: str, cases: list) -> np.ndarray:
     """``found`` must hold, for each row of ``probs``, the index of a largest probability.
 
     On a tie any of the tied classes is accepted (np.argmax picks the first, a loop with
-    ``>=`` the last: both are the most probable class).
+    ``>=`` the last: both are the most probable class). ``cases``: every (inputs, found)
+    of the check, for naming a mistake only when they confirm it.
     """
+    raise_if_failed(found)
     n, c = probs.shape
-    expected = np.argmax(probs, axis=1)
+    expected = right_labels(probs)
     if _is_number(found):
+        named = diagnose(cases, LABEL_MISTAKES, right_labels)
         raise CheckFailed(
-            f"{what}: expected an array of {n} labels (one per row), found the single number "
-            f"{show(found)}. Likely mistake: np.argmax without axis= looks at the whole array "
-            "flattened; use axis=1 to get one label per row."
+            f"{what}: expected an array of {n} labels (one per row), found the single number {show(found)}."
+            + (f" Likely mistake: {named}" if named else "")
         )
-    one_hot = np.eye(c, dtype=int)[expected]
-    mistakes = [
-        (np.argmax(probs, axis=0), "you took the argmax down each column (axis=0), one result per "
-         "class; use axis=1 to get the most probable class of each row"),
-        (probs.max(axis=1), "you returned the largest probability of each row; return its index "
-         "(np.argmax), which is the class"),
-        (one_hot, "you returned one-hot rows; return the class index of each row"),
-    ]
     if not isinstance(found, np.ndarray) or found.shape != (n,) or found.dtype.kind not in "biuf":
-        expect_array(found, expected, what, mistakes=mistakes)  # raises with the right message
+        # raises with the right message
+        expect_array(found, expected, what, mistakes=LABEL_MISTAKES, cases=cases, right=right_labels)
     allowed = probs == probs.max(axis=1, keepdims=True)
     values = found.astype(np.float64)
     bad = [
@@ -127,62 +160,69 @@ def check_labels(found, probs: np.ndarray, what: str) -> np.ndarray:
             f"{what}: {len(bad)} of {n} labels are wrong; e.g. row {i} is {show(probs[i])}, whose most "
             f"probable class is {best_text}, but you returned {show(found[i])}."
         )
-        if np.array_equal(values, np.argmin(probs, axis=1)):
-            message += " Likely mistake: you picked the least probable class (argmin); use np.argmax."
-        elif np.array_equal(values, expected + 1):
-            message += " Likely mistake: classes count from 0 (the first column is class 0); don't add 1."
-        raise CheckFailed(message)
+        named = diagnose(cases, LABEL_MISTAKES, right_labels)
+        raise CheckFailed(message + (f" Likely mistake: {named}" if named else ""))
     return found
 
 
-def accuracy_mistakes(probs: np.ndarray, labels: np.ndarray) -> list:
-    predicted = np.argmax(probs, axis=1)
-    correct = float(np.mean(predicted == labels))
-    return [
-        (100 * correct, "you returned a percentage; return a fraction in [0, 1] (don't multiply by 100)"),
-        (1 - correct, "you returned the error rate (the fraction of WRONG predictions); accuracy is the "
-         "fraction of rows whose predicted label equals the true label"),
-        (int(np.sum(predicted == labels)), "you returned the number of correct predictions; divide it by "
-         "the number of examples"),
-        (float(np.mean(predicted == np.argmax(labels))), "you took np.argmax of the labels as if they were "
-         "one-hot rows; the labels are already class indices: compare them with the predicted labels"),
-    ]
+def right_accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean(np.argmax(probs, axis=1) == labels))
+
+
+ACCURACY_MISTAKES = [
+    Mistake("you returned a percentage; return a fraction in [0, 1] (don't multiply by 100)",
+            lambda p, y: 100 * right_accuracy(p, y)),
+    Mistake("you returned the error rate (the fraction of WRONG predictions); accuracy is the fraction of "
+            "rows whose predicted label equals the true label", lambda p, y: 1 - right_accuracy(p, y)),
+    Mistake("you returned the number of correct predictions; divide it by the number of examples",
+            lambda p, y: int(np.sum(np.argmax(p, axis=1) == y))),
+    Mistake("you took np.argmax of the labels as if they were one-hot rows; the labels are already class "
+            "indices: compare them with the predicted labels",
+            lambda p, y: float(np.mean(np.argmax(p, axis=1) == np.argmax(y)))),
+    Mistake("np.argmax without axis= gives one number for the whole array of probabilities; use axis=1 to "
+            "get the predicted label of each row", lambda p, y: float(np.mean(y == np.argmax(p)))),
+]
 
 
 # --------------------------------------------------------------------------- predicted_labels
+
+SMALL_PROBS = np.array([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2], [0.2, 0.2, 0.6], [0.3, 0.4, 0.3]])
+# fewer rows than classes: the argmax down the columns has another shape than one per row
+WIDE_PROBS = np.array([[0.05, 0.12, 0.5, 0.2, 0.13], [0.3, 0.04, 0.1, 0.16, 0.4]])
 
 
 @pytest.mark.points(1)
 @pytest.mark.target("predicted_labels")
 def test_predicted_labels_small(submission):
-    """predicted_labels: four rows of three class probabilities"""
-    probs = np.array([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2], [0.2, 0.2, 0.6], [0.3, 0.4, 0.3]])
-    found = submission.call("predicted_labels", probs)
-    found = check_labels(found, probs, "predicted_labels(4 rows x 3 classes)")
-    expect(
-        found.dtype.kind in "iu",
-        f"predicted_labels: the labels are right but their dtype is {found.dtype}; labels are "
-        "integers (np.argmax returns integers; an array made with np.zeros(n) holds floats: "
-        "use np.zeros(n, dtype=int) or .astype(int)).",
-    )
+    """predicted_labels: four rows of three class probabilities, two rows of five"""
+    cases = call_each(submission, "predicted_labels", [(SMALL_PROBS,), (WIDE_PROBS,)])
+    for (probs,), found in cases:
+        n, c = probs.shape
+        found = check_labels(found, probs, f"predicted_labels({n} rows x {c} classes)", cases)
+        expect(
+            found.dtype.kind in "iu",
+            f"predicted_labels: the labels are right but their dtype is {found.dtype}; labels are "
+            "integers (np.argmax returns integers; an array made with np.zeros(n) holds floats: "
+            "use np.zeros(n, dtype=int) or .astype(int)).",
+        )
 
 
 @pytest.mark.hidden
 @pytest.mark.points(1)
 @pytest.mark.target("predicted_labels")
 def test_predicted_labels_random(submission, rng):
-    """predicted_labels: random probabilities, 2 to 12 classes, ties"""
-    cases = []
-    for n, c in [(1, 10), (25, 2), (40, 7), (13, 12), (60, 10)]:
-        cases.append(softmax(rng.normal(0, 2, size=(n, c))))
+    """predicted_labels: random probabilities, 2 to 12 classes, fewer rows than classes, ties"""
+    inputs = []
+    for n, c in [(1, 10), (25, 2), (3, 8), (40, 7), (13, 12), (60, 10)]:
+        inputs.append(softmax(rng.normal(0, 2, size=(n, c))))
     # ties: rounded probabilities and rows with equal maxima
     tied = np.round(softmax(rng.normal(0, 0.5, size=(30, 4))), 1)
     tied[0] = [0.25, 0.25, 0.25, 0.25]
     tied[1] = [0.1, 0.45, 0.0, 0.45]
-    cases.append(tied)
-    for probs in cases:
-        found = submission.call("predicted_labels", probs)
-        check_labels(found, probs, f"predicted_labels on {probs.shape[0]}x{probs.shape[1]} probabilities")
+    inputs.append(tied)
+    cases = call_each(submission, "predicted_labels", [(probs,) for probs in inputs])
+    for (probs,), found in cases:
+        check_labels(found, probs, f"predicted_labels on {probs.shape[0]}x{probs.shape[1]} probabilities", cases)
 
 
 # --------------------------------------------------------------------------- accuracy
@@ -191,12 +231,20 @@ def test_predicted_labels_random(submission, rng):
 @pytest.mark.points(1)
 @pytest.mark.target("accuracy")
 def test_accuracy_small(submission):
-    """accuracy: three right out of four"""
-    probs = np.array([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2], [0.2, 0.2, 0.6], [0.3, 0.4, 0.3]])
-    labels = np.array([1, 0, 0, 1])
-    found = submission.call("accuracy", probs, labels)
-    expect_close(found, 0.75, what="accuracy(probabilities, labels) with predicted labels [1, 0, 2, 1] "
-                 "and true labels [1, 0, 0, 1]", mistakes=accuracy_mistakes(probs, labels))
+    """accuracy: three right out of four, with three classes and with six"""
+    small = (SMALL_PROBS, np.array([1, 0, 0, 1]))
+    # every likely mistake gives another value here (on the first input, the error rate and
+    # the argmax of the labels both give 0.25)
+    wide = (np.array([[0.05, 0.1, 0.6, 0.1, 0.1, 0.05], [0.3, 0.04, 0.1, 0.16, 0.36, 0.04],
+                      [0.45, 0.1, 0.05, 0.15, 0.1, 0.15], [0.1, 0.15, 0.05, 0.5, 0.05, 0.15]]),
+            np.array([2, 4, 0, 2]))
+    cases = call_each(submission, "accuracy", [small, wide])
+    for (probs, labels), found in cases:
+        predicted = np.argmax(probs, axis=1).tolist()
+        expect_close(found, right_accuracy(probs, labels),
+                     what=f"accuracy(probabilities, labels) with predicted labels {predicted} "
+                     f"and true labels {labels.tolist()}",
+                     mistakes=ACCURACY_MISTAKES, cases=cases, right=right_accuracy)
 
 
 @pytest.mark.hidden
@@ -204,169 +252,168 @@ def test_accuracy_small(submission):
 @pytest.mark.target("accuracy")
 def test_accuracy_random(submission, rng):
     """accuracy: random probabilities and uint8 labels, 2 to 10 classes"""
-    for n, c in [(50, 10), (7, 3), (200, 10), (31, 2)]:
+    inputs, whats = [], []
+    for n, c in [(50, 10), (7, 3), (4, 10), (200, 10), (31, 2)]:
         probs = softmax(rng.normal(0, 2, size=(n, c)))
         labels = rng.integers(0, c, size=n).astype(np.uint8)
         # make about 60% of them right, so that the accuracy is far from chance
         right = rng.random(n) < 0.6
         labels[right] = np.argmax(probs[right], axis=1)
-        expected = float(np.mean(np.argmax(probs, axis=1) == labels))
-        found = submission.call("accuracy", probs, labels)
-        expect_close(found, expected, what=f"accuracy on {n} rows of {c} classes",
-                     mistakes=accuracy_mistakes(probs, labels))
+        inputs.append((probs, labels))
+        whats.append(f"accuracy on {n} rows of {c} classes")
     probs = softmax(rng.normal(0, 2, size=(20, 10)))
     labels = np.argmax(probs, axis=1).astype(np.uint8)
-    expect_close(submission.call("accuracy", probs, labels), 1.0, what="accuracy when every prediction is right",
-                 mistakes=accuracy_mistakes(probs, labels))
-    wrong = ((labels + 1) % 10).astype(np.uint8)
-    expect_close(submission.call("accuracy", probs, wrong), 0.0, what="accuracy when every prediction is wrong",
-                 mistakes=accuracy_mistakes(probs, wrong))
+    inputs.append((probs, labels))
+    whats.append("accuracy when every prediction is right")
+    inputs.append((probs, ((labels + 1) % 10).astype(np.uint8)))
+    whats.append("accuracy when every prediction is wrong")
+    cases = call_each(submission, "accuracy", inputs)
+    for ((probs, labels), found), what in zip(cases, whats, strict=False):  # cases stop at an error
+        expect_close(found, right_accuracy(probs, labels), what=what, mistakes=ACCURACY_MISTAKES,
+                     cases=cases, right=right_accuracy)
 
 
 # --------------------------------------------------------------------------- counting functions
 
 
-def dense_mistakes(n: int, u: int) -> list:
-    return [
-        (n * u, f"{n} x {u} counts the weights only: each of the {u} units also has a bias"),
-        (n * u + n, "there is one bias per unit (output), not one per input"),
-    ]
+DENSE_MISTAKES = [
+    Mistake("you counted the weights only (n_inputs x units): each unit also has a bias", lambda n, u: n * u),
+    Mistake("there is one bias per unit (output), not one per input", lambda n, u: n * u + n),
+]
+
+CONV2D_MISTAKES = [
+    Mistake("you left out the biases: each filter has one bias", lambda c, f, k: f * k * k * c),
+    Mistake("each filter has a kernel_size x kernel_size window on EVERY one of the input channels: "
+            "multiply by in_channels", lambda c, f, k: f * (k * k + 1)),
+    Mistake("a square kernel of size k has k x k weights per channel, not k", lambda c, f, k: f * (k * c + 1)),
+    Mistake("there is one bias per filter, not one per (filter, input channel)", lambda c, f, k: f * c * (k * k + 1)),
+]
+
+CONV_OUTPUT_MISTAKES = [
+    Mistake("that is the size with padding='same'; with valid padding (Keras' default) the output shrinks "
+            "by kernel_size - 1", lambda size, k: size),
+    Mistake("a k-wide window fits in size - kernel_size + 1 positions (one more than size - kernel_size)",
+            lambda size, k: size - k),
+    Mistake("with valid padding the output shrinks by kernel_size - 1, not kernel_size // 2",
+            lambda size, k: size - k // 2),
+]
+
+_ROUNDED = ("you rounded size / pool_size to the nearest whole number; MaxPooling2D drops the incomplete "
+            "block at the border: round down, with integer division size // pool_size")
+POOL_OUTPUT_MISTAKES = [
+    Mistake("you rounded up; MaxPooling2D drops the incomplete block at the border: use integer division "
+            "size // pool_size", lambda size, p=2: -(-size // p)),
+    Mistake("use integer division (//): the size of an image is a whole number", lambda size, p=2: size / p),
+    Mistake("pooling windows move by pool_size (they do not overlap), so the size is divided by pool_size",
+            lambda size, p=2: size - p + 1),
+    Mistake(_ROUNDED, lambda size, p=2: round(size / p)),  # halves to even, as Python's round
+    Mistake(_ROUNDED, lambda size, p=2: int(np.floor(size / p + 0.5))),  # halves up
+]
 
 
-def conv2d_mistakes(c: int, f: int, k: int) -> list:
-    return [
-        (f * k * k * c, "you left out the biases: each filter has one bias"),
-        (f * (k * k + 1), f"each filter has a {k}x{k} window on EVERY one of the {c} input channels: "
-         "multiply by in_channels"),
-        (f * (k * c + 1), f"a square kernel of size {k} has {k} x {k} weights per channel, not {k}"),
-        (f * c * (k * k + 1), "there is one bias per filter, not one per (filter, input channel)"),
-    ]
-
-
-def conv_output_mistakes(size: int, k: int) -> list:
-    return [
-        (size, "that is the size with padding='same'; with valid padding (Keras' default) the output "
-         "shrinks by kernel_size - 1"),
-        (size - k, f"a {k}-wide window fits in size - kernel_size + 1 positions (one more than size - kernel_size)"),
-        (size - k // 2, "with valid padding the output shrinks by kernel_size - 1, not kernel_size // 2"),
-    ]
-
-
-def pool_output_mistakes(size: int, p: int) -> list:
-    return [
-        (-(-size // p), "you rounded up; MaxPooling2D drops the incomplete block at the border: "
-         "use integer division size // pool_size"),
-        (size / p, "use integer division (//): the size of an image is a whole number"),
-        (size - p + 1, "pooling windows move by pool_size (they do not overlap), so the size is divided "
-         "by pool_size"),
-    ]
+def judge_counts(cases: list, right, name: str, mistakes: list, hint=None, reveal: bool = True) -> None:
+    """Each case's count must be ``right(*inputs)`` (an integer computed by Keras)."""
+    for inputs, found in cases:
+        expect_equal(found, right(*inputs), what=f"{name}({', '.join(str(a) for a in inputs)})",
+                     mistakes=mistakes, cases=cases, right=right, reveal=reveal,
+                     hint=hint(*inputs) if hint else "")
 
 
 @pytest.mark.points(1)
 @pytest.mark.target("dense_param_count")
 def test_dense_param_count_logistic(submission):
     """dense_param_count: Dense(10) on 784 inputs and Dense(128) on 784"""
-    for n, u in [(784, 10), (784, 128)]:
-        expected = keras_dense_params(n, u)
-        found = submission.call("dense_param_count", n, u)
-        expect_equal(found, expected, what=f"dense_param_count({n}, {u})", mistakes=dense_mistakes(n, u),
-                     reveal=False, hint=f"Keras counts, for Dense({u}) on {n} inputs, one weight per (input, unit) "
-                     "pair and one bias per unit")
+    cases = call_each(submission, "dense_param_count", [(784, 10), (784, 128)])
+    judge_counts(cases, keras_dense_params, "dense_param_count", DENSE_MISTAKES, reveal=False,
+                 hint=lambda n, u: f"Keras counts, for Dense({u}) on {n} inputs, one weight per (input, unit) "
+                 "pair and one bias per unit")
 
 
 @pytest.mark.hidden
 @pytest.mark.points(1)
 @pytest.mark.target("dense_param_count")
 def test_dense_param_count_random(submission, rng):
-    """dense_param_count: random layer sizes"""
-    for _ in range(5):
-        n, u = int(rng.integers(1, 2000)), int(rng.integers(1, 300))
-        expected = keras_dense_params(n, u)
-        found = submission.call("dense_param_count", n, u)
-        expect_equal(found, expected, what=f"dense_param_count({n}, {u})", mistakes=dense_mistakes(n, u))
+    """dense_param_count: random layer sizes, more inputs than units and fewer"""
+    inputs = [(int(rng.integers(300, 2000)), int(rng.integers(1, 300))) for _ in range(3)]
+    inputs += [(int(rng.integers(1, 50)), int(rng.integers(60, 300))) for _ in range(2)]
+    cases = call_each(submission, "dense_param_count", inputs)
+    judge_counts(cases, keras_dense_params, "dense_param_count", DENSE_MISTAKES)
 
 
 @pytest.mark.points(1)
 @pytest.mark.target("conv2d_param_count")
 def test_conv2d_param_count_lesson(submission):
-    """conv2d_param_count: Conv2D(8, 5) on 1 channel and Conv2D(16, 5) on 8"""
-    for c, f, k in [(1, 8, 5), (8, 16, 5)]:
-        expected = keras_conv2d_params(c, f, k)
-        found = submission.call("conv2d_param_count", c, f, k)
-        expect_equal(found, expected, what=f"conv2d_param_count({c}, {f}, {k})", mistakes=conv2d_mistakes(c, f, k),
-                     reveal=False, hint=f"Keras counts, for each of the {f} filters, a {k}x{k} window on each of "
-                     f"the {c} input channel(s), plus one bias")
+    """conv2d_param_count: Conv2D(8, 5) on 1 channel, Conv2D(16, 5) on 8, Conv2D(64, 3) on 64"""
+    cases = call_each(submission, "conv2d_param_count", [(1, 8, 5), (8, 16, 5), (64, 64, 3)])
+    judge_counts(cases, keras_conv2d_params, "conv2d_param_count", CONV2D_MISTAKES, reveal=False,
+                 hint=lambda c, f, k: f"Keras counts, for each of the {f} filters, a {k}x{k} window on each of "
+                 f"the {c} input channel(s), plus one bias")
 
 
 @pytest.mark.hidden
 @pytest.mark.points(1)
 @pytest.mark.target("conv2d_param_count")
 def test_conv2d_param_count_random(submission, rng):
-    """conv2d_param_count: random channels, filters and kernel sizes"""
-    for _ in range(5):
-        c = int(rng.choice([1, 3, 8, 16, 32, 64]))
-        f = int(rng.integers(1, 129))
-        k = int(rng.choice([1, 2, 3, 4, 5, 7]))
-        expected = keras_conv2d_params(c, f, k)
-        found = submission.call("conv2d_param_count", c, f, k)
-        expect_equal(found, expected, what=f"conv2d_param_count({c}, {f}, {k})",
-                     mistakes=conv2d_mistakes(c, f, k))
+    """conv2d_param_count: random channels, filters and kernel sizes (odd and even)"""
+    # several input channels and kernels larger than 1 (where the mistakes differ), one grey image
+    inputs = [(int(rng.choice([3, 8, 16, 32, 64])), int(rng.integers(2, 129)), int(k))
+              for k in rng.permutation([2, 3, 4, 5, 7])[:4]]
+    inputs.append((1, int(rng.integers(2, 129)), int(rng.choice([1, 3, 5]))))
+    cases = call_each(submission, "conv2d_param_count", inputs)
+    judge_counts(cases, keras_conv2d_params, "conv2d_param_count", CONV2D_MISTAKES)
 
 
 @pytest.mark.points(1)
 @pytest.mark.target("conv_output_size")
 def test_conv_output_size_mnist(submission):
     """conv_output_size: 5x5 and 3x3 kernels on 28x28"""
-    for size, k in [(28, 5), (28, 3)]:
-        expected = keras_conv_output(size, k)
-        found = submission.call("conv_output_size", size, k)
-        expect_equal(found, expected, what=f"conv_output_size({size}, {k})",
-                     mistakes=conv_output_mistakes(size, k), reveal=False,
-                     hint=f"count the positions a {k}-wide window fits in {size} pixels (valid padding)")
+    cases = call_each(submission, "conv_output_size", [(28, 5), (28, 3)])
+    judge_counts(cases, keras_conv_output, "conv_output_size", CONV_OUTPUT_MISTAKES, reveal=False,
+                 hint=lambda size, k: f"count the positions a {k}-wide window fits in {size} pixels (valid padding)")
 
 
 @pytest.mark.hidden
 @pytest.mark.points(1)
 @pytest.mark.target("conv_output_size")
 def test_conv_output_size_random(submission, rng):
-    """conv_output_size: random sizes and kernels"""
-    for _ in range(6):
-        size = int(rng.integers(8, 300))
-        k = int(rng.choice([1, 2, 3, 4, 5, 7, 9, 11]))
-        expected = keras_conv_output(size, k)
-        found = submission.call("conv_output_size", size, k)
-        expect_equal(found, expected, what=f"conv_output_size({size}, {k})",
-                     mistakes=conv_output_mistakes(size, k))
+    """conv_output_size: random odd and even sizes, odd and even kernels"""
+    kernels = rng.choice([2, 3, 4, 5, 7, 9, 11], size=6, replace=False).tolist()
+    inputs = [(int(rng.integers(8, 300)), int(k)) for k in kernels]
+    cases = call_each(submission, "conv_output_size", inputs)
+    judge_counts(cases, keras_conv_output, "conv_output_size", CONV_OUTPUT_MISTAKES)
 
 
 @pytest.mark.points(1)
 @pytest.mark.target("pool_output_size")
 def test_pool_output_size_examples(submission):
-    """pool_output_size: 26 and 13 with the default pool size, 12 with pool size 3"""
-    for size, p, args in [(26, 2, (26,)), (13, 2, (13,)), (12, 3, (12, 3))]:
-        expected = keras_pool_output(size, p)
-        found = submission.call("pool_output_size", *args)
-        shown = ", ".join(str(a) for a in args)
-        expect_equal(found, expected, what=f"pool_output_size({shown})", mistakes=pool_output_mistakes(size, p),
-                     reveal=False, hint=f"count the complete {p}x{p} blocks along {size} pixels")
+    """pool_output_size: 26 and 13 with the default pool size, 12 and 28 with pool size 3"""
+    cases = call_each(submission, "pool_output_size", [(26,), (13,), (12, 3), (28, 3)])
+    judge_counts(cases, keras_pool_output, "pool_output_size", POOL_OUTPUT_MISTAKES, reveal=False,
+                 hint=lambda size, p=2: f"count the complete {p}x{p} blocks along {size} pixels")
 
 
 @pytest.mark.hidden
 @pytest.mark.points(1)
 @pytest.mark.target("pool_output_size")
 def test_pool_output_size_random(submission, rng):
-    """pool_output_size: random odd and even sizes, pool sizes 2 to 5"""
-    for _ in range(6):
-        p = int(rng.integers(2, 6))
-        size = int(rng.integers(p, 200))
-        if size % p == 0:
-            size += 1  # an incomplete block at the border
-        expected = keras_pool_output(size, p)
-        found = submission.call("pool_output_size", size, p)
-        expect_equal(found, expected, what=f"pool_output_size({size}, {p})", mistakes=pool_output_mistakes(size, p))
+    """pool_output_size: sizes with an incomplete block, whose quotient rounds to nearest down and up"""
+    inputs = []
+    # remainders below half of the pool size (rounding to the nearest = rounding down) and above
+    # it (rounding to the nearest = rounding up), and one half (p = 2, odd size)
+    for p, r in [(3, 1), (4, 1), (5, 2), (3, 2), (4, 3), (5, 3), (2, 1)]:
+        inputs.append((int(p * rng.integers(2, 60) + r), p))
+    inputs = [inputs[i] for i in rng.permutation(len(inputs))]
+    cases = call_each(submission, "pool_output_size", inputs)
+    judge_counts(cases, keras_pool_output, "pool_output_size", POOL_OUTPUT_MISTAKES)
 
 
 # --------------------------------------------------------------------------- the lesson's constants
+
+
+def values_of(mistakes: list, *inputs) -> list:
+    """(value, explanation) of each mistake on ``inputs``: a constant is one input, so a
+    mistake is named when its value is the found one and no other mistake's value is."""
+    return [(m.fn(*inputs), m.explanation) for m in mistakes]
 
 
 def expect_count(found, expected: int, name: str, mistakes: list, hint: str) -> None:
@@ -381,7 +428,7 @@ def test_logistic_regression_weights(submission):
     """LOGISTIC_REGRESSION_WEIGHTS: Dense(10) on 784 pixels"""
     expected = lesson_models()["logistic"].count_params()
     expect_count(submission.value("LOGISTIC_REGRESSION_WEIGHTS"), expected, "LOGISTIC_REGRESSION_WEIGHTS",
-                 dense_mistakes(784, 10), "recount Dense(10) on the 784 pixels: one weight per (pixel, unit) pair "
+                 values_of(DENSE_MISTAKES, 784, 10), "recount Dense(10) on the 784 pixels: one weight per (pixel, unit) pair "
                  "and one bias per unit")
 
 
@@ -406,7 +453,7 @@ def test_two_layer_weights(submission):
 def test_first_conv_weights(submission):
     """FIRST_CONV_WEIGHTS: Conv2D(8, 5) on a one-channel image"""
     expected = lesson_models()["conv"].layers[0].count_params()
-    expect_count(submission.value("FIRST_CONV_WEIGHTS"), expected, "FIRST_CONV_WEIGHTS", conv2d_mistakes(1, 8, 5),
+    expect_count(submission.value("FIRST_CONV_WEIGHTS"), expected, "FIRST_CONV_WEIGHTS", values_of(CONV2D_MISTAKES, 1, 8, 5),
                  "recount Conv2D(8, 5) on one channel: each filter has a 5x5 window and one bias")
 
 
@@ -436,7 +483,7 @@ def test_conv_model_weights(submission):
 def test_second_conv_weights(submission):
     """SECOND_CONV_WEIGHTS: Conv2D(16, 5) after the 8-filter convolution"""
     expected = lesson_models()["two_conv"].layers[-1].count_params()
-    mistakes = conv2d_mistakes(8, 16, 5) + [
+    mistakes = values_of(CONV2D_MISTAKES, 8, 16, 5) + [
         (lesson_models()["two_conv"].count_params(), "that counts both convolutions; give the second one only"),
     ]
     expect_count(submission.value("SECOND_CONV_WEIGHTS"), expected, "SECOND_CONV_WEIGHTS", mistakes,

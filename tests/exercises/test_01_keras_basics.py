@@ -3,7 +3,8 @@
 Each file under tests/submissions/01_keras_basics/ is graded through the real engine
 (sandboxed worker, the suite with its hidden tests). A wrong submission must lose exactly
 the points of the checks its mistake breaks, and each failed check's message must name
-the mistake; correct submissions written differently from the solution get full marks.
+the mistake when the check's inputs confirm it, and never one the submission did not make
+(NOT_NAMED); correct submissions written differently from the solution get full marks.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ WRONG = {
         "test_flattened_features": ["FLATTENED_FEATURES: 2304 is not right", "rounds down"],
     }),
     "wrong_ignores_channels.py": (15, {
-        "test_conv2d_param_count_lesson": ["conv2d_param_count(8, 16, 5): 416 is not right", "EVERY one of the 8 input channels"],
+        "test_conv2d_param_count_lesson": ["conv2d_param_count(8, 16, 5): 416 is not right", "EVERY one of the input channels"],
         "test_conv2d_param_count_random": ["input channels"],
         "test_second_conv_weights": ["in_channels"],
     }),
@@ -102,6 +103,37 @@ WRONG = {
         "test_accuracy_random": ["percentage"],
         "test_first_conv_weights": ["FIRST_CONV_WEIGHTS: 200 is not right", "biases"],
     }),
+    # mistakes the first catalogue did not have, where it named another one (below: what
+    # each message must not say)
+    # on the first public input its 0.25 is also the error rate, which the first catalogue named
+    "wrong_accuracy_argmax_labels.py": (16, {
+        "test_accuracy_small": ["expected 0.75, found 0.25", "np.argmax of the labels"],
+        "test_accuracy_random": ["np.argmax of the labels"],
+    }),
+    "wrong_accuracy_argmax_no_axis.py": (16, {
+        "test_accuracy_small": ["expected 0.75, found 0.5", "np.argmax without axis="],
+        "test_accuracy_random": ["np.argmax without axis="],
+    }),
+    "wrong_pool_round.py": (16, {
+        "test_pool_output_size_random": ["to the nearest whole number"],
+        "test_flattened_features": ["FLATTENED_FEATURES: 2304 is not right", "rounds down"],
+    }),
+    "wrong_conv_output_even_kernel.py": (17, {
+        "test_conv_output_size_random": ["conv_output_size(", "expected", "found"],
+    }),
+}
+
+# submission -> {failed test: words its message must NOT contain}: a mistake the
+# submission did not make is never named (it agrees with another on some inputs only)
+NOT_NAMED = {
+    "wrong_accuracy_argmax_no_axis.py": {
+        "test_accuracy_small": ["argmax of the labels", "error rate", "percentage"],
+        "test_accuracy_random": ["argmax of the labels", "error rate", "percentage"],
+    },
+    "wrong_pool_round.py": {"test_pool_output_size_random": ["you rounded up"]},
+    "wrong_conv_output_even_kernel.py": {"test_conv_output_size_random": ["Likely mistake"]},
+    "wrong_error_rate.py": {"test_accuracy_small": ["argmax of the labels"]},
+    "wrong_accuracy_argmax_labels.py": {"test_accuracy_small": ["error rate"], "test_accuracy_random": ["error rate"]},
 }
 
 CORRECT = ["correct_loops.py", "correct_vectorized.py"]
@@ -116,6 +148,15 @@ def test_every_submission_is_covered():
 def test_wrong_submission_gets_exact_points(name):
     score, expected_failures = WRONG[name]
     assert_graded_as(graded(SUBMISSIONS / name), score, expected_failures, ALL_TESTS, MAX_SCORE)
+
+
+@pytest.mark.parametrize("name", sorted(NOT_NAMED))
+def test_a_mistake_not_made_is_not_named(name):
+    failures = failed_tests(graded(SUBMISSIONS / name))
+    for test, words in NOT_NAMED[name].items():
+        assert test in failures, (test, failures)
+        for word in words:
+            assert word not in failures[test], f"{test}: {word!r} in {failures[test]!r}"
 
 
 @pytest.mark.parametrize("name", CORRECT)

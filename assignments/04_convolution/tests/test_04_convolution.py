@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from grader.checks import CheckFailed, expect_array
+from grader.checks import CheckFailed, Mistake, call_each, expect_array, raise_if_failed
 from grader.datasets import load_ascent
 
 # the lesson's filters
@@ -80,48 +80,63 @@ def ascent() -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- convolve
+#
+# A likely mistake is a function of the inputs (grader.checks.Mistake), named only when it
+# reproduces the student's results on every input of the check and is confirmed on a second
+# one (grader.checks.diagnose). Each check calls the student's function on two inputs or
+# more (call_each), chosen so that the mistakes differ from the right answer and from each
+# other: asymmetric kernels (flipping or transposing a symmetric one changes nothing, and
+# flipping the horizontal edge filter only changes its sign), sums below 0 and above 255,
+# a weight other than 1 twice, odd and non-square sizes.
+
+_CLIPPED = ("you clipped the sums to [0, 255] inside convolve; return the raw sums (negative or above 255 "
+            "too) and let to_pixels do the clipping")
 
 
-def check_convolution(found, image, kernel, weight: float, what: str, expected=None,
+def right_convolution(image, kernel, weight=1.0) -> np.ndarray:
+    return scipy_conv(image, kernel, weight)
+
+
+CONVOLVE_MISTAKES = [
+    Mistake("your convolve matches the kernel flipped (a 'true' convolution, like scipy's convolve2d): "
+            "Conv2D computes a cross-correlation, don't flip the kernel: output[y, x] is the sum of "
+            "image[y + i, x + j] * kernel[i, j]",
+            lambda image, kernel, weight=1.0: scipy_conv(image, np.asarray(kernel)[::-1, ::-1], weight)),
+    Mistake("your convolve matches the kernel transposed: kernel[i, j] multiplies image[y + i, x + j] "
+            "(i moves down the rows, j along the columns); check the order of your indices",
+            lambda image, kernel, weight=1.0: scipy_conv(image, np.asarray(kernel).T, weight)),
+    Mistake(_CLIPPED, lambda image, kernel, weight=1.0: np.clip(scipy_conv(image, kernel), 0, 255) * weight),
+    Mistake(_CLIPPED, lambda image, kernel, weight=1.0: np.clip(scipy_conv(image, kernel, weight), 0, 255)),
+    Mistake("your sums wrapped around as in uint8 (-4 became 252): you stored them in an array made from "
+            "the uint8 image (np.zeros_like(image), np.copy(image)); compute in floats",
+            lambda image, kernel, weight=1.0: np.mod(np.trunc(scipy_conv(image, kernel)), 256) * weight),
+    Mistake("you took the absolute value of the sums; return them with their sign",
+            lambda image, kernel, weight=1.0: np.abs(scipy_conv(image, kernel)) * weight),
+    Mistake("you ignored weight: multiply each sum by weight",
+            lambda image, kernel, weight=1.0: scipy_conv(image, kernel)),
+]
+
+
+def check_convolution(found, image, kernel, weight: float, what: str, cases: list, expected=None,
                       rtol: float = 1e-6, atol: float = 1e-6) -> None:
-    """``found`` must be convolve(image, kernel, weight); name the likely mistake if not."""
+    """``found`` must be convolve(image, kernel, weight); ``cases``: every (inputs, found) of
+    the check, to name a mistake only when they confirm it."""
+    raise_if_failed(found)
     image = np.asarray(image)
     kernel = np.asarray(kernel)
-    raw = scipy_conv(image, kernel)
     if expected is None:
-        expected = raw * weight
+        expected = scipy_conv(image, kernel, weight)
     out_shape = expected.shape
     if isinstance(found, np.ndarray) and found.dtype == np.uint8 and image.dtype == np.uint8:
         differs = found.shape == out_shape and not np.allclose(found, expected, rtol=rtol, atol=atol)
         if differs or found.shape != out_shape:
             raise CheckFailed(
                 f"{what}: your convolve returned a uint8 array, which cannot hold the sums: negative "
-                "ones and those above 255 wrap around (-4 becomes 252). Likely mistake: the result "
-                "array was made from the image (np.zeros_like(image), np.copy(image)) or converted "
-                "to uint8; compute and return floats (np.zeros(shape) is float64). Converting to "
+                "ones and those above 255 wrap around (-4 becomes 252). A uint8 result comes from an "
+                "array made from the image (np.zeros_like(image), np.copy(image)) or converted to "
+                "uint8; compute and return floats (np.zeros(shape) is float64). Converting to "
                 "pixels is to_pixels' job."
             )
-    mistakes = [
-        (scipy_conv(image, kernel[::-1, ::-1], weight),
-         "your convolve matches the kernel flipped (a 'true' convolution, like scipy's convolve2d): "
-         "Conv2D computes a cross-correlation, don't flip the kernel: output[y, x] is the sum of "
-         "image[y + i, x + j] * kernel[i, j]"),
-        (scipy_conv(image, kernel.T, weight),
-         "your convolve matches the kernel transposed: kernel[i, j] multiplies image[y + i, x + j] "
-         "(i moves down the rows, j along the columns); check the order of your indices"),
-        (np.clip(raw, 0, 255) * weight,
-         "you clipped the sums to [0, 255] inside convolve; return the raw sums (negative or above "
-         "255 too) and let to_pixels do the clipping"),
-        (np.clip(raw * weight, 0, 255),
-         "you clipped the sums to [0, 255] inside convolve; return the raw sums (negative or above "
-         "255 too) and let to_pixels do the clipping"),
-        (np.mod(np.trunc(raw), 256) * weight,
-         "your sums wrapped around as in uint8 (-4 became 252): you stored them in an array made from "
-         "the uint8 image (np.zeros_like(image), np.copy(image)); compute in floats"),
-        (np.abs(raw) * weight, "you took the absolute value of the sums; return them with their sign"),
-    ]
-    if weight != 1.0:
-        mistakes.append((raw, f"you ignored weight={weight:g}: multiply each sum by weight"))
     found_shape = getattr(found, "shape", None)
     if found_shape == image.shape:
         hint = (f"the output has the image's shape {image.shape}; with valid padding only the "
@@ -131,59 +146,93 @@ def check_convolution(found, image, kernel, weight: float, what: str, expected=N
         hint = "rows and columns are swapped: the output has H - kh + 1 rows and W - kw + 1 columns"
     elif found_shape is not None and len(found_shape) == 2 and found_shape == (image.shape[0] - kernel.shape[0],
                                                                                 image.shape[1] - kernel.shape[1]):
-        hint = ("you stop one position short: a kernel of width kw fits at W - kw + 1 positions, "
-                "so loop over range(W - kw + 1)")
+        hint = ("that is one position short on each side: a kernel of width kw fits at W - kw + 1 "
+                "positions, so loop over range(W - kw + 1)")
     else:
         hint = ""
-    expect_array(found, expected, what, rtol=rtol, atol=atol, mistakes=mistakes, hint=hint)
+    expect_array(found, expected, what, rtol=rtol, atol=atol, mistakes=CONVOLVE_MISTAKES, hint=hint,
+                 cases=cases, right=right_convolution)
+
+
+SMALL_IMAGE = np.array([
+    [12, 200, 37, 90, 3, 150],
+    [81, 5, 240, 66, 128, 19],
+    [44, 171, 9, 255, 73, 110],
+    [230, 58, 140, 21, 199, 87],
+    [16, 99, 180, 47, 8, 210],
+], dtype=np.float64)
+SMALL_KERNEL = np.array([[1.0, 2.0, 0.0], [0.0, 1.0, -3.0], [2.0, 0.0, -1.0]])
+# a second small case, taller than wide, with another asymmetric kernel
+TALL_IMAGE = np.array([
+    [90, 14, 201, 66],
+    [3, 177, 45, 250],
+    [128, 60, 99, 12],
+    [240, 31, 170, 85],
+    [7, 222, 54, 140],
+    [163, 95, 18, 233],
+    [51, 188, 120, 9],
+], dtype=np.float64)
+TALL_KERNEL = np.array([[0.0, -1.0, 2.0], [3.0, 0.0, 0.0], [-2.0, 1.0, -1.0]])
+# an asymmetric integer kernel for crops of the ascent image
+SLANTED = np.array([[2, 1, 0], [1, 0, -1], [0, -2, -2]])
 
 
 @pytest.mark.points(2)
 @pytest.mark.target("convolve")
 def test_convolve_small_example(submission):
-    """convolve: a 5x6 image and an asymmetric 3x3 kernel"""
-    image = np.array([
-        [12, 200, 37, 90, 3, 150],
-        [81, 5, 240, 66, 128, 19],
-        [44, 171, 9, 255, 73, 110],
-        [230, 58, 140, 21, 199, 87],
-        [16, 99, 180, 47, 8, 210],
-    ], dtype=np.float64)
-    kernel = np.array([[1.0, 2.0, 0.0], [0.0, 1.0, -3.0], [2.0, 0.0, -1.0]])
-    found = submission.call("convolve", image, kernel)
-    check_convolution(found, image, kernel, 1.0, "convolve(image 5x6, kernel 3x3)")
+    """convolve: a 5x6 image and a 7x4 image, asymmetric 3x3 kernels"""
+    cases = call_each(submission, "convolve", [(SMALL_IMAGE, SMALL_KERNEL), (TALL_IMAGE, TALL_KERNEL)])
+    for (image, kernel), found in cases:
+        check_convolution(found, image, kernel, 1.0, f"convolve(image {image.shape[0]}x{image.shape[1]}, "
+                          "kernel 3x3)", cases)
 
 
 @pytest.mark.points(2)
 @pytest.mark.target("convolve")
 def test_convolve_matches_keras_conv2d(submission, rng):
-    """convolve: the same as a Keras Conv2D layer given the same 5x5 kernel"""
-    image = rng.uniform(0, 255, size=(12, 17))
-    kernel = rng.normal(0, 1, size=(5, 5))
-    kernel -= kernel.mean()  # an edge detector: its weights sum to 0, its sums have both signs
-    expected = keras_conv2d(image, kernel)
-    assert np.allclose(expected, scipy_conv(image, kernel), rtol=1e-4, atol=1e-2)  # the references agree
-    found = submission.call("convolve", image, kernel)
-    check_convolution(found, image, kernel, 1.0, "convolve(random 12x17 image, random 5x5 kernel) "
-                      "compared with keras.layers.Conv2D", expected=expected, rtol=1e-4, atol=1e-2)
+    """convolve: the same as a Keras Conv2D layer given the same kernel (5x5, then 3x3)"""
+    inputs = []
+    for shape, k in [((12, 17), 5), ((9, 14), 3)]:
+        kernel = rng.normal(0, 1, size=(k, k))
+        kernel -= kernel.mean()  # an edge detector: its weights sum to 0, its sums have both signs
+        inputs.append((rng.uniform(0, 255, size=shape), kernel))
+    cases = call_each(submission, "convolve", inputs)
+    for (image, kernel), found in cases:
+        expected = keras_conv2d(image, kernel)
+        assert np.allclose(expected, scipy_conv(image, kernel), rtol=1e-4, atol=1e-2)  # the references agree
+        k = kernel.shape[0]
+        check_convolution(found, image, kernel, 1.0, f"convolve(random {image.shape[0]}x{image.shape[1]} image, "
+                          f"random {k}x{k} kernel) compared with keras.layers.Conv2D", cases, expected=expected,
+                          rtol=1e-4, atol=1e-2)
 
 
 @pytest.mark.points(2)
 @pytest.mark.target("convolve")
 def test_convolve_edge_filter_on_ascent(submission, feedback):
-    """convolve: the horizontal edge filter on the 512x512 uint8 ascent image"""
+    """convolve: the horizontal edge filter on the 512x512 uint8 ascent image, a slanted one on a crop"""
     image = ascent()
-    found = submission.call("convolve", image, HORIZONTAL)
-    show_side_by_side(feedback, "The horizontal edge filter on the ascent image", found,
+    crop = ascent()[300:341, 100:163]
+    cases = call_each(submission, "convolve", [(image, HORIZONTAL), (crop, SLANTED)])
+    show_side_by_side(feedback, "The horizontal edge filter on the ascent image", cases[0][1],
                       scipy_conv(image.astype(np.float64), HORIZONTAL))
-    check_convolution(found, image, HORIZONTAL, 1.0,
-                      "convolve(ascent, [[-1, -2, -1], [0, 0, 0], [1, 2, 1]])")
+    whats = ["convolve(ascent, [[-1, -2, -1], [0, 0, 0], [1, 2, 1]])",
+             f"convolve(41x63 crop of ascent, {SLANTED.tolist()})"]
+    for ((image, kernel), found), what in zip(cases, whats, strict=False):  # cases stop at an error
+        check_convolution(found, image, kernel, 1.0, what, cases)
 
 
 # --------------------------------------------------------------------------- to_pixels
 
+PIXEL_MISTAKES = [
+    Mistake("you converted without clipping: values below 0 and above 255 wrap around (300 becomes 44, "
+            "-4 becomes 252); np.clip(image, 0, 255) first", lambda image: image.astype(np.uint8)),
+    Mistake("negative values must become 0, not their absolute value",
+            lambda image: np.abs(image).clip(0, 255).astype(np.uint8)),
+]
 
-def check_pixels(found, image: np.ndarray, what: str) -> None:
+
+def check_pixels(found, image: np.ndarray, what: str, cases: list) -> None:
+    raise_if_failed(found)
     expected = reference_to_pixels(image)
     if isinstance(found, np.ndarray) and found.shape == expected.shape and found.dtype != np.uint8:
         values = found.astype(np.float64)
@@ -193,93 +242,115 @@ def check_pixels(found, image: np.ndarray, what: str) -> None:
             + (" The values are clipped; convert them with .astype(np.uint8)." if in_range
                else " Clip to [0, 255] with np.clip, then convert with .astype(np.uint8).")
         )
-    mistakes = [
-        (image.astype(np.uint8), "you converted without clipping: values below 0 and above 255 wrap "
-         "around (300 becomes 44, -4 becomes 252); np.clip(image, 0, 255) first"),
-        (np.abs(image).clip(0, 255).astype(np.uint8), "negative values must become 0, not their "
-         "absolute value"),
-    ]
     # rounding instead of truncating is fine (12.7 -> 12 or 13): a tolerance of 1
-    expect_array(found, expected, what, rtol=0, atol=1, kind="uint8", mistakes=mistakes)
+    expect_array(found, expected, what, rtol=0, atol=1, kind="uint8", mistakes=PIXEL_MISTAKES,
+                 cases=cases, right=reference_to_pixels)
 
 
 @pytest.mark.points(1)
 @pytest.mark.target("to_pixels")
 def test_to_pixels_small(submission):
-    """to_pixels: values below 0, inside [0, 255] and above 255"""
-    image = np.array([[-20.5, 0.0, 12.7], [254.9, 255.0, 300.2]])
-    found = submission.call("to_pixels", image)
-    check_pixels(found, image, "to_pixels([[-20.5, 0, 12.7], [254.9, 255, 300.2]])")
+    """to_pixels: values below 0, inside [0, 255] and above 255, in two small images"""
+    first = np.array([[-20.5, 0.0, 12.7], [254.9, 255.0, 300.2]])
+    second = np.array([[-3.2, 260.0, 99.5, 17.0], [400.7, -128.0, 254.4, -0.6]])
+    cases = call_each(submission, "to_pixels", [(first,), (second,)])
+    whats = ["to_pixels([[-20.5, 0, 12.7], [254.9, 255, 300.2]])",
+             "to_pixels([[-3.2, 260, 99.5, 17], [400.7, -128, 254.4, -0.6]])"]
+    for ((image,), found), what in zip(cases, whats, strict=False):  # cases stop at an error
+        check_pixels(found, image, what, cases)
 
 
 # --------------------------------------------------------------------------- max_pool
 
 
-def pool_mistakes(image: np.ndarray, size: int) -> list:
+def _blocks(image: np.ndarray, size: int) -> np.ndarray:
+    oh, ow = image.shape[0] // size, image.shape[1] // size
+    return np.asarray(image)[: oh * size, : ow * size].reshape(oh, size, ow, size)
+
+
+def _with_border_blocks(image: np.ndarray, size: int = 2) -> np.ndarray:
+    """Max pooling that keeps the incomplete blocks at the border."""
     h, w = image.shape
-    oh, ow = h // size, w // size
-    blocks = image[: oh * size, : ow * size].reshape(oh, size, ow, size)
-    mistakes = [
-        (blocks.mean(axis=(1, 3)), "you averaged each block; max pooling keeps the largest value"),
-        (blocks.min(axis=(1, 3)), "you kept the smallest value of each block; keep the largest"),
-        (blocks.max(axis=(1, 3)).T, "rows and columns are swapped: block (r, c) covers rows "
-         "r*size..r*size+size-1 and columns c*size..c*size+size-1"),
-    ]
-    if h % size or w % size:  # the incomplete border blocks, kept
-        ch, cw = -(-h // size), -(-w // size)
-        padded = np.full((ch * size, cw * size), -np.inf)
-        padded[:h, :w] = image
-        mistakes.append((padded.reshape(ch, size, cw, size).max(axis=(1, 3)), "you kept the incomplete "
-                         "blocks at the border; drop them (H // size rows, W // size columns)"))
-    return mistakes
+    ch, cw = -(-h // size), -(-w // size)
+    padded = np.full((ch * size, cw * size), -np.inf)
+    padded[:h, :w] = image
+    return padded.reshape(ch, size, cw, size).max(axis=(1, 3))
 
 
-def check_pool(found, image: np.ndarray, size: int, what: str) -> None:
+POOL_MISTAKES = [
+    Mistake("you averaged each block; max pooling keeps the largest value",
+            lambda image, size=2: _blocks(image, size).mean(axis=(1, 3))),
+    Mistake("you kept the smallest value of each block; keep the largest",
+            lambda image, size=2: _blocks(image, size).min(axis=(1, 3))),
+    Mistake("rows and columns are swapped: block (r, c) covers rows r*size..r*size+size-1 and columns "
+            "c*size..c*size+size-1", lambda image, size=2: _blocks(image, size).max(axis=(1, 3)).T),
+    Mistake("you kept the incomplete blocks at the border; drop them (H // size rows, W // size columns)",
+            _with_border_blocks),
+]
+
+
+def right_pool(image: np.ndarray, size: int = 2) -> np.ndarray:
+    return reference_max_pool(image, size)
+
+
+def check_pool(found, image: np.ndarray, size: int, what: str, cases: list) -> None:
+    raise_if_failed(found)
     expected = reference_max_pool(image, size)
     h, w = image.shape
     found_shape = getattr(found, "shape", None)
     hint = ""
-    if found_shape == (-(-h // size), -(-w // size)):
-        hint = (f"the output has {found_shape} blocks: you rounded up; the incomplete blocks at the "
-                f"border are dropped, so the shape is (H // size, W // size) = {expected.shape}")
+    if found_shape == expected.shape:
+        pass
+    elif found_shape == (-(-h // size), -(-w // size)):
+        hint = (f"{found_shape} counts the incomplete blocks at the border (H / size and W / size rounded "
+                f"up); they are dropped, so the shape is (H // size, W // size) = {expected.shape}")
     elif found_shape == (h - size + 1, w - size + 1):
-        hint = ("your windows move by 1 pixel; pooling blocks do not overlap: they move by size, so the "
-                f"shape is (H // size, W // size) = {expected.shape}")
+        hint = (f"{found_shape} is what windows that move by 1 pixel give; pooling blocks do not overlap: "
+                f"they move by size, so the shape is (H // size, W // size) = {expected.shape}")
     elif found_shape == (h // size, h // size) or found_shape == (w // size, w // size):
-        hint = "the image is not square: use its height for the rows and its width for the columns"
-    expect_array(found, expected, what, rtol=0, atol=1e-9, mistakes=pool_mistakes(image, size), hint=hint)
+        hint = (f"{found_shape} is square but the image is not square: its H // size rows and W // size "
+                f"columns make {expected.shape}")
+    expect_array(found, expected, what, rtol=0, atol=1e-9, mistakes=POOL_MISTAKES, hint=hint,
+                 cases=cases, right=right_pool)
+
+
+def judge_pools(cases: list, whats: list) -> None:
+    for (inputs, found), what in zip(cases, whats, strict=False):  # cases stop at an error
+        check_pool(found, inputs[0], inputs[1] if len(inputs) > 1 else 2, what, cases)
 
 
 @pytest.mark.points(2)
 @pytest.mark.target("max_pool")
 def test_max_pool_small(submission):
-    """max_pool: a 4x6 image in 2x2 blocks"""
+    """max_pool: a 4x6 image and a 6x8 image in 2x2 blocks"""
     image = np.array([
         [1, 5, 0, 2, 9, 9],
         [3, 4, 7, 1, 0, 8],
         [6, 0, 2, 2, 5, 1],
         [2, 8, 3, 4, 6, 0],
     ], dtype=np.float64)
-    found = submission.call("max_pool", image)
-    check_pool(found, image, 2, "max_pool(4x6 image)")
+    wider = (np.arange(48).reshape(6, 8) * 29 % 31).astype(np.float64)
+    cases = call_each(submission, "max_pool", [(image,), (wider,)])
+    judge_pools(cases, ["max_pool(4x6 image)", "max_pool(6x8 image)"])
 
 
 @pytest.mark.points(1)
 @pytest.mark.target("max_pool")
 def test_max_pool_odd_size(submission):
-    """max_pool: a 5x7 image, whose last row and column are dropped"""
+    """max_pool: a 5x7 image and a 7x9 image, whose last row and column are dropped"""
     image = (np.arange(35).reshape(5, 7) * 37 % 23).astype(np.float64)
-    found = submission.call("max_pool", image)
-    check_pool(found, image, 2, "max_pool(5x7 image)")
+    other = (np.arange(63).reshape(7, 9) * 41 % 29).astype(np.float64)
+    cases = call_each(submission, "max_pool", [(image,), (other,)])
+    judge_pools(cases, ["max_pool(5x7 image)", "max_pool(7x9 image)"])
 
 
 @pytest.mark.points(1)
 @pytest.mark.target("max_pool")
 def test_max_pool_ascent(submission, feedback):
-    """max_pool: the 512x512 ascent image pooled to 256x256"""
+    """max_pool: the 512x512 ascent image pooled to 256x256, and a 12x12 crop of it"""
     image = ascent()
-    found = submission.call("max_pool", image)
-    show_side_by_side(feedback, "The ascent image max-pooled", found, reference_max_pool(image))
-    check_pool(found, image, 2, "max_pool(ascent)")
+    cases = call_each(submission, "max_pool", [(image,), (ascent()[200:212, 300:312],)])
+    show_side_by_side(feedback, "The ascent image max-pooled", cases[0][1], reference_max_pool(image))
+    judge_pools(cases, ["max_pool(ascent)", "max_pool(12x12 crop of ascent)"])
 
 
