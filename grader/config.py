@@ -52,6 +52,7 @@ class Limits:
     processes: int = 256  # tasks (processes + threads) the worker may own
     output: int = 32 * 1024**2  # largest file the worker may write (stdout included)
     disk: int = 256 * 1024**2  # all files in the scratch directory together
+    inodes: int = 20000  # files, folders and links in the scratch directory together
 
     def merged(self, overrides: dict[str, Any]) -> Limits:
         values = dict(self.__dict__)
@@ -62,6 +63,7 @@ class Limits:
                 raise ConfigError(f"unknown limit {key!r}; known: {', '.join(values)}")
             values[key] = parse_size(raw) if key in ("memory", "output", "disk") else float(raw)
         values["processes"] = int(values["processes"])
+        values["inodes"] = int(values["inodes"])
         return Limits(**values)
 
 

@@ -4,6 +4,9 @@ The process is forked per submission by the slot's warm parent (:mod:`grader.bat
 a crash of TensorFlow or of the grader on one submission costs that submission's row its
 score, never the batch. :func:`run` writes the submission's result files into
 ``request["out"]``; any failure of its own becomes an ``error`` result where possible.
+The request was read from the batch's pipe by this process itself
+(:func:`grader.batch.slot.read_request`), never by the warm parent: the worker template
+forked below inherits this submission's request and no other.
 """
 
 from __future__ import annotations

@@ -3,8 +3,12 @@
 ``python -m grader.batch.slot BATCH_PID SETTINGS_JSON`` is started by :mod:`grader.batch.batch`, one
 per parallel slot. It imports the grader, pytest and the course's ``preload`` modules
 (TensorFlow, Keras, numpy by default: 2.5-3 s on a laptop CPU) and then, for each request
-line on its stdin, forks a **fresh trusted runner** (:func:`grader.batch.runner.run`), reports
-its pid, waits for it and reports its exit code. It never runs TensorFlow itself (no model,
+request on its stdin, forks a **fresh trusted runner** (:func:`grader.batch.runner.run`), reports
+its pid, waits for it and reports its exit code. The warm parent never reads a request: it
+waits for the first byte of a line, forks, and the runner reads its own request from the
+shared stdin (:func:`read_request`). Every later runner, template and worker is forked from
+the warm parent, so none of them ever had another submission's request (its path: often the
+student's name or id; its output folder) in its address space. It never runs TensorFlow itself (no model,
 no session, no device query), so every fork starts from a clean, fork-safe state; a
 runner that crashes TensorFlow takes only itself down, as a fresh interpreter would.
 
@@ -74,12 +78,27 @@ def _send(fd: int, message: dict[str, Any]) -> None:
     os.write(fd, (json.dumps(message) + "\n").encode())
 
 
-def _runner_child(request: dict[str, Any], parent: int, protocol_fd: int, entry: Callable[[dict], int]) -> NoReturn:
-    """In the forked runner: own session (the batch kills the runner's whole group on a
-    timeout), its log as stdout/stderr, grade, exit."""
+def read_request(first: bytes, fd: int = 0) -> dict[str, Any]:
+    """The rest of the request line whose first byte the warm parent read, from ``fd``.
+
+    Byte by byte, unbuffered: not one byte past the newline leaves the pipe, so the next
+    request stays there for the next runner (the warm parent waits for this one to end)."""
+    line = bytearray(first)
+    while not line.endswith(b"\n"):
+        byte = os.read(fd, 1)
+        if not byte:
+            break
+        line += byte
+    return json.loads(bytes(line))
+
+
+def _runner_child(first: bytes, parent: int, protocol_fd: int, entry: Callable[[dict], int]) -> NoReturn:
+    """In the forked runner: its own request from stdin, own session (the batch kills the
+    runner's whole group on a timeout), its log as stdout/stderr, grade, exit."""
 
     def body() -> int:
         os.close(protocol_fd)
+        request = read_request(first)
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         template.detach(parent, "grader-runner", log)
         os.close(log)
@@ -114,15 +133,15 @@ def main() -> int:
     import grader.datasets  # noqa: F401
     import grader.worker.confine  # noqa: F401 - with the seccomp library, found once (ldconfig), not per worker
 
-    stdin = sys.stdin.buffer
-    while line := stdin.readline():
-        request = json.loads(line)
+    # never sys.stdin (it buffers ahead): one byte, the start of the next request line, or
+    # the end of the batch; the runner forked below reads the rest (read_request)
+    while first := os.read(0, 1):
         sys.stdout.flush()
         sys.stderr.flush()
         me = os.getpid()
         pid = os.fork()
         if pid == 0:
-            _runner_child(request, me, protocol_fd, entry)
+            _runner_child(first, me, protocol_fd, entry)
         _send(protocol_fd, {"pid": pid})
         _, status = os.waitpid(pid, 0)
         _send(protocol_fd, {"pid": pid, "exit": os.waitstatus_to_exitcode(status)})

@@ -232,8 +232,10 @@ class Sandbox:
             "limits": {
                 "memory": self.limits.memory,
                 "output": self.limits.output,
-                # RLIMIT_NPROC counts every task of the uid: only meaningful with our own uid
-                "processes": self.limits.processes if self.uid is not None else None,
+                # RLIMIT_NPROC: the worker sets it where only its own tasks count (confine.cap_tasks)
+                "processes": self.limits.processes,
+                "disk": self.limits.disk,  # the scratch tmpfs (confine.mount_scratch)
+                "inodes": self.limits.inodes,
                 "cpu_seconds": int(self.limits.timeout * max(1, threads) + 30),
             },
         }
@@ -372,7 +374,8 @@ class Sandbox:
             # would otherwise be reported as a memory excess. Under its own uid,
             # RLIMIT_NPROC stops the worker *at* the limit, so reaching it is the excess.
             if tasks >= self.limits.processes:
-                self.kill(("processes", f"started {self.limits.processes} processes/threads, the limit"))
+                self.kill(("processes", f"started {self.limits.processes} processes/threads, the limit "
+                                        f"({tasks} counted)"))
                 return
             if rss > self.limits.memory:
                 # summed RSS counts pages shared by forked copies once per copy: an upper
@@ -381,12 +384,38 @@ class Sandbox:
                 many = f" ({len(procs)} processes together)" if len(procs) > 2 else ""
                 self.kill(("memory", f"used more than the {_mib(self.limits.memory)} memory limit{many}"))
                 return
-            if now - last_disk > 1.0:
+            # a tmpfs scratch costs one statvfs: every poll; a folder on the host disk is walked
+            tmpfs = isinstance(self.report.get("disk"), dict)
+            if tmpfs or now - last_disk > 1.0:
                 last_disk = now
-                if _du(self.scratch, self.limits.disk) > self.limits.disk:
-                    self.kill(("disk", f"wrote more than the {_mib(self.limits.disk)} disk limit"))
+                excess = self._disk_excess(self.proc)
+                if excess is not None:
+                    self.kill(excess)
                     return
             time.sleep(0.2)
+
+    def _disk_excess(self, proc: Any) -> tuple[str, str] | None:
+        """("disk", message) when the worker's files reached the disk or inode limit.
+
+        The worker's scratch folder (and its /tmp) is a tmpfs of exactly those limits when its
+        report says so (``report["disk"]``: :func:`grader.worker.confine.mount_scratch`): its
+        use is one ``statvfs`` through the worker's root, and full is the excess (the kernel
+        refused the next write with ENOSPC). Otherwise the folder on the host is walked."""
+        disk = self.report.get("disk")
+        if isinstance(disk, dict):
+            try:
+                st = os.statvfs(f"/proc/{proc.pid}/root{os.path.realpath(self.scratch)}")
+            except OSError:  # the worker is ending
+                return None
+            full_blocks, full_inodes = st.f_bavail == 0, st.f_favail == 0
+        else:
+            used, entries = _du(self.scratch, self.limits.disk, self.limits.inodes)
+            full_blocks, full_inodes = used > self.limits.disk, entries > self.limits.inodes
+        if full_blocks:
+            return "disk", f"wrote more than the {_mib(self.limits.disk)} disk limit"
+        if full_inodes:
+            return "disk", f"created more than the {self.limits.inodes} files and folders the disk limit allows (inodes)"
+        return None
 
     def _output_excess(self, total: int) -> None:
         self.kill(("output", f"printed more than the {_mib(self.limits.output)} output limit"))
@@ -400,6 +429,11 @@ class Sandbox:
         """Send one request and wait for its reply (until the worker's deadline)."""
         if self.reason is not None:
             raise WorkerLost(*self.reason)
+        if self.proc is not None and isinstance(self.report.get("disk"), dict):  # filled since the last poll?
+            excess = self._disk_excess(self.proc)
+            if excess is not None:
+                self.kill(excess)
+                raise WorkerLost(*excess)
         request_id = next(self._ids)
         limit = MODEL_REPLY_LIMIT if request.get("observe") in ("model", "history") else REPLY_LIMIT
         if self._idle_since is not None:
@@ -543,13 +577,15 @@ def _wait_uid_gone(uid: int, seconds: float = 3.0) -> None:
         time.sleep(0.05)
 
 
-def _du(path: str, stop_at: int) -> int:
-    total = 0
+def _du(path: str, stop_at: int, max_entries: int) -> tuple[int, int]:
+    """(bytes, files and folders) under ``path``; stops once either is past its limit."""
+    total = count = 0
     stack = [path]
     while stack:
         try:
             with os.scandir(stack.pop()) as entries:
                 for entry in entries:
+                    count += 1
                     try:
                         if entry.is_dir(follow_symlinks=False):
                             stack.append(entry.path)
@@ -557,11 +593,11 @@ def _du(path: str, stop_at: int) -> int:
                             total += entry.stat(follow_symlinks=False).st_blocks * 512
                     except OSError:
                         pass
-                    if total > stop_at:
-                        return total
+                    if total > stop_at or count > max_entries:
+                        return total, count
         except OSError:
             pass
-    return total
+    return total, count
 
 
 def _mib(n: int) -> str:

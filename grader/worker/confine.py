@@ -8,12 +8,16 @@ so results say what was enforced (docs/SECURITY.md):
 * network namespace: no interface but a loopback that is down, so no connection to any
   address, loopback included (root, or an unprivileged user namespace);
 * mount namespace: the course folder (suites, solutions), the output folder, the data
-  folders (test-set labels), other submissions and ``/tmp`` are covered by empty tmpfs
-  mounts; the Python installation and the scratch folder stay visible;
+  folders (test-set labels), other submissions and ``/tmp`` are covered by empty, read-only
+  tmpfs mounts of a few inodes; the Python installation and the grader are bound read-only;
+* the scratch folder is a tmpfs of its own (``[limits] disk`` bytes, ``inodes`` files and
+  folders: the kernel answers ENOSPC past either), ``/tmp`` a folder inside it; freed with
+  the worker's mount namespace, so nothing is left on the host disk to delete;
 * another uid (when the grader runs as root): a per-slot uid that owns nothing but the
-  scratch folder, so the worker cannot write outside it, cannot signal other processes,
-  and ``RLIMIT_NPROC`` counts only its own tasks;
-* ``PR_SET_NO_NEW_PRIVS``, and rlimits: data memory, file size, tasks, CPU time, no core;
+  scratch folder, so the worker cannot write outside it, cannot signal other processes;
+* tasks: ``RLIMIT_NPROC``, set once the worker's tasks are counted apart from any other
+  process (its own user namespace, or the per-slot uid): :func:`cap_tasks`;
+* ``PR_SET_NO_NEW_PRIVS``, and rlimits: data memory, file size, CPU time, no core;
 * last, :func:`grader.worker.lockdown.lock_down`: the mounts locked (a further user
   namespace), every capability dropped, a seccomp filter (docs/SECURITY.md lists it).
 """
@@ -124,6 +128,7 @@ def _become_pid_one() -> None:
 
 
 STAGE_MOUNTS = ("/mnt", "/media", "/srv", "/opt")
+COVER_INODES = 256  # a cover holds the folders on the way to the paths kept inside it
 
 
 def _hide(paths: list[str], keep: list[str], report: dict[str, Any], scratch: str = "") -> None:
@@ -137,7 +142,8 @@ def _hide(paths: list[str], keep: list[str], report: dict[str, Any], scratch: st
     if stage is None:
         raise OSError("no folder to stage kept paths in (/mnt, /media, /srv, /opt)")
     _mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=700")
-    hidden = []
+    hidden: list[str] = []
+    covers_ro: list[str] = []
     for target in sorted(set(paths), key=len):
         if not os.path.isdir(target) or any(target.startswith(h + os.sep) or target == h for h in hidden):
             continue
@@ -150,15 +156,23 @@ def _hide(paths: list[str], keep: list[str], report: dict[str, Any], scratch: st
             os.makedirs(spot, exist_ok=True)
             _mount(path, spot, None, MS_BIND | MS_REC)
             staged.append((path, spot))
-        _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=755")
+        # a few inodes (the folders kept paths need), and read-only once they are bound: in
+        # a user namespace the worker owns the cover and could otherwise fill it
+        _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size=1m,nr_inodes={COVER_INODES},mode=755")
         for path, spot in staged:
             os.makedirs(path, exist_ok=True)
             _mount(spot, path, None, MS_BIND | MS_REC)
             _libc.umount2(spot.encode(), MNT_DETACH)
             os.rmdir(spot)
+        try:
+            _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+            covers_ro.append(target)
+        except OSError:
+            pass
         hidden.append(target)
     _libc.umount2(stage.encode(), MNT_DETACH)
     report["hidden"] = hidden
+    report["covers_read_only"] = covers_ro == hidden
     report["read_only"] = _read_only([k for k in keep if k != scratch])
 
 
@@ -187,7 +201,6 @@ def _limits(limits: dict[str, Any], report: dict[str, Any]) -> None:
         ("core", resource.RLIMIT_CORE, 0),
         ("memory", resource.RLIMIT_DATA, limits.get("memory")),
         ("output", resource.RLIMIT_FSIZE, limits.get("output")),
-        ("processes", resource.RLIMIT_NPROC, limits.get("processes")),
         ("cpu_seconds", resource.RLIMIT_CPU, limits.get("cpu_seconds")),
     ]
     for name, which, value in table:
@@ -199,6 +212,90 @@ def _limits(limits: dict[str, Any], report: dict[str, Any]) -> None:
         except (ValueError, OSError) as exc:
             applied[name] = f"not set: {exc}"
     report["rlimits"] = applied
+
+
+def _in_initial_userns() -> bool:
+    try:
+        with open("/proc/self/uid_map") as handle:
+            return handle.read().split() == ["0", "0", "4294967295"]
+    except OSError:
+        return True
+
+
+def cap_tasks(limit: int | None, own_uid: bool, report: dict[str, Any]) -> None:
+    """``RLIMIT_NPROC`` = ``limit`` when the kernel counts this worker's tasks alone; says in
+    ``report["tasks"]`` what holds (the watchdog's count stays, either way).
+
+    Since Linux 5.14 the count behind ``RLIMIT_NPROC`` is kept per (user namespace, uid) and
+    checked at every level up to the initial namespace against the limit each namespace
+    was created with. In the worker's own user namespace (a grader run as a normal user)
+    only the tasks of that namespace count, whatever the same uid runs outside; with the
+    per-slot uid (``own_uid``, root) no other process has the uid. So: after
+    ``_enter_namespaces`` or the uid switch. A later nested namespace (the lock-down's, or
+    one the student would create) inherits the limit and is counted in this one.
+    Not set where it would count the grader's own processes (a normal user without a user
+    namespace) or where the kernel ignores it (uid 0 on the host).
+    """
+    if not limit:
+        return
+    if os.getuid() == 0 and _in_initial_userns():
+        report["tasks"] = "not capped by the kernel: uid 0 is exempt from RLIMIT_NPROC (the watchdog counts)"
+        return
+    if _in_initial_userns() and not own_uid:
+        report["tasks"] = ("not capped by the kernel: no user namespace or uid of its own, RLIMIT_NPROC would "
+                           "count the grader's processes too (the watchdog counts)")
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_NPROC, (int(limit), int(limit)))
+    except (ValueError, OSError) as exc:
+        report["tasks"] = f"not capped by the kernel: {exc} (the watchdog counts)"
+        return
+    where = "its own uid" if _in_initial_userns() else "its own user namespace"
+    report["tasks"] = f"RLIMIT_NPROC {int(limit)}, counted in {where}"
+
+
+def mount_scratch(path: str, size: int, inodes: int, uid: int, report: dict[str, Any], tmp: str = "/tmp") -> None:
+    """Cover the scratch folder ``path`` with a tmpfs of ``size`` bytes and ``inodes`` inodes,
+    mode 0700, owned by ``uid``, and bind ``<path>/.tmp`` onto ``tmp``, so that the worker's
+    files, in both places, are held to the same limits by the kernel (ENOSPC).
+
+    In the worker's own mount namespace, after :func:`_hide` (which covers ``tmp``) and before
+    the course files are shown in ``path``. The folder underneath, on the host, stays empty;
+    the tmpfs is freed when the namespace's last process ends. The trusted side reads its
+    use with one ``statvfs`` through ``/proc/<pid>/root`` (``report["disk"]`` says so).
+    Raises OSError when the tmpfs cannot be mounted (the watchdog then measures the folder).
+    """
+    gid = os.getgid() if uid == os.getuid() else uid
+    page = os.sysconf("SC_PAGE_SIZE")
+    pages = max(1, -(-int(size) // page))
+    options = f"size={pages * page},nr_inodes={int(inodes)},mode=0700,uid={uid},gid={gid}"
+    _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, options)
+    done: dict[str, Any] = {"scratch": "tmpfs", "bytes": pages * page, "inodes": int(inodes)}
+    try:
+        _bind_tmp(path, tmp, uid, gid)
+        done["tmp"] = f"{tmp}: a folder of the scratch tmpfs"
+    except OSError as exc:
+        done["tmp"] = f"{tmp}: an empty read-only cover ({exc})"
+    report["disk"] = done
+
+
+def _bind_tmp(path: str, tmp: str, uid: int, gid: int) -> None:
+    """Bind ``<path>/.tmp`` onto ``tmp``; when ``path`` lies under ``tmp`` (mkdtemp's
+    /tmp/grader-scratch-*), bind the scratch tmpfs back at its old path inside it."""
+    path, tmp = os.path.realpath(path), os.path.realpath(tmp)
+    inner = os.path.join(path, ".tmp")
+    os.mkdir(inner, 0o700)
+    os.chown(inner, uid, gid)
+    under = path.startswith(tmp.rstrip("/") + "/")
+    fd = os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) if under else -1
+    try:
+        _mount(inner, tmp, None, MS_BIND)
+        if under:
+            os.makedirs(path, mode=0o700, exist_ok=True)  # now inside <path>/.tmp
+            _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND)
+    finally:
+        if fd >= 0:
+            os.close(fd)
 
 
 def _open_data(files: list[Any], report: dict[str, Any]) -> list[tuple[int, str, str]]:
@@ -299,6 +396,16 @@ def confine(setup: dict[str, Any]) -> dict[str, Any]:
                 report["hidden"] = f"not all hidden: {exc}"
     else:
         report["network"] = report["hidden"] = "not isolated (isolate = false)"
+    limits = setup.get("limits", {})
+    uid = setup.get("uid")
+    if mounted and limits.get("disk") and limits.get("inodes"):
+        try:  # before the course files are shown in it
+            owner = uid if uid is not None and os.geteuid() == 0 else os.getuid()
+            mount_scratch(scratch, limits["disk"], limits["inodes"], owner, report)
+        except OSError as exc:
+            report["disk"] = f"not limited by the kernel: {exc} (the watchdog measures the folder)"
+    else:
+        report["disk"] = "not limited by the kernel: no mount namespace (the watchdog measures the folder)"
     if not opened:
         data = _open_data(setup.get("data") or [], report)
     if data:
@@ -310,8 +417,7 @@ def confine(setup: dict[str, Any]) -> dict[str, Any]:
             report["cores"] = cores
         except OSError as exc:
             report["cores"] = f"not pinned: {exc}"
-    _limits(setup.get("limits", {}), report)
-    uid = setup.get("uid")
+    _limits(limits, report)
     if uid is not None and not isinstance(report.get("hidden"), list) and not _world_readable(sys.base_prefix):
         report["uid"] = f"unchanged: {sys.base_prefix} is not readable by another uid and could not be re-exposed"
         uid = None
@@ -328,6 +434,8 @@ def confine(setup: dict[str, Any]) -> dict[str, Any]:
         report["uid"] = uid
     elif "uid" not in report:
         report["uid"] = f"unchanged ({os.getuid()})"
+    # after the namespaces and the uid switch, before any student code (see cap_tasks)
+    cap_tasks(limits.get("processes"), isinstance(report["uid"], int), report)
     no_new_privs()
     os.chdir(scratch)
     os.umask(0o077)
