@@ -43,6 +43,17 @@ def parse_size(value: int | str) -> int:
     return int(number * 1024 ** " KMGT".index(unit or " "))
 
 
+_COUNTS = ("max_params", "max_flops")  # whole numbers; 0 or "none": no limit
+
+
+def _count(key: str, raw: Any) -> int | None:
+    if isinstance(raw, str) and raw.strip().lower() == "none":
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw < 0 or raw != int(raw):
+        raise ConfigError(f"limit {key} = {raw!r}: write a whole number (e.g. 5_000_000), or 0 for no limit")
+    return int(raw) or None
+
+
 @dataclass(frozen=True)
 class Limits:
     """What one submission's worker may use. Enforced by :mod:`grader.engine.sandbox`."""
@@ -53,6 +64,14 @@ class Limits:
     output: int = 32 * 1024**2  # largest file the worker may write (stdout included)
     disk: int = 256 * 1024**2  # all files in the scratch directory together
     inodes: int = 20000  # files, folders and links in the scratch directory together
+    # seconds of the student's code one check may use (its calls together; a check's mark
+    # @pytest.mark.budget(s) overrides): past it that check fails and the next gets a fresh
+    # worker. None: half of ``timeout``; 0: no per-check limit
+    check_timeout: float | None = None
+    # a model the student returns, checked on the trusted side from its config before Keras
+    # rebuilds it (grader.engine.model_policy; enforced by grader.engine.submission)
+    max_params: int | None = 5_000_000  # parameters (trainable and not)
+    max_flops: int | None = 200_000_000  # operations of one forward pass per example (multiply-add = 2)
 
     def merged(self, overrides: dict[str, Any]) -> Limits:
         values = dict(self.__dict__)
@@ -61,7 +80,10 @@ class Limits:
                 continue
             if key not in values:
                 raise ConfigError(f"unknown limit {key!r}; known: {', '.join(values)}")
-            values[key] = parse_size(raw) if key in ("memory", "output", "disk") else float(raw)
+            if key in _COUNTS:
+                values[key] = _count(key, raw)
+            else:
+                values[key] = parse_size(raw) if key in ("memory", "output", "disk") else float(raw)
         values["processes"] = int(values["processes"])
         values["inodes"] = int(values["inodes"])
         return Limits(**values)

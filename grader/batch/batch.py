@@ -164,7 +164,7 @@ def grade_batch(
             declared[job.name] = declared_assignment(_read(job.path))
         message = released_for_another(declared[job.name], assignment) if assignment else None
         if message is not None:
-            result = error_result(job, assignment, "error", message, device.name)
+            result = error_result(job, assignment, "error", message, device.name, course)
             write_submission(result, submission_dir(out, job.name))
             results[job.name] = result
             refused.append(job)
@@ -186,7 +186,7 @@ def grade_batch(
             if isinstance(outcome, SubmissionResult):
                 result = outcome
             else:  # one row per submission whatever happens
-                result = error_result(job, assignment, GRADER_ERROR, grader_error_message(), backend.device_name)
+                result = error_result(job, assignment, GRADER_ERROR, grader_error_message(), backend.device_name, course)
                 result.grader_errors = [f"the grader failed: {type(outcome).__name__}: {outcome}"]
                 write_submission(result, submission_dir(out, job.name))
             results[job.name] = result

@@ -236,7 +236,7 @@ class ClusterBackend:
             result = error_result(job, self.assignment, "error",
                                   f"a Dask worker died each time this submission was graded ({attempts} times, "
                                   f"the last on {getattr(last, 'address', last)}): the scheduler gave up on it",
-                                  self.device_name)
+                                  self.device_name, self.course)
             result.attempts = attempts
             write_submission(result, submission_dir(self.out, job.name))
             return result
@@ -244,7 +244,8 @@ class ClusterBackend:
             raise ClusterError(f"lost the Dask scheduler at {self.address} ({exc}); the submissions not graded "
                                "yet are graded by the same command run again") from None
         except Exception as exc:  # noqa: BLE001 - the task failed on its retry too: a grader-error row
-            result = error_result(job, self.assignment, GRADER_ERROR, grader_error_message(), self.device_name)
+            result = error_result(job, self.assignment, GRADER_ERROR, grader_error_message(), self.device_name,
+                                  self.course)
             result.grader_errors = [f"the grader failed on the cluster: {type(exc).__name__}: {exc}"]
             result.attempts = self._attempts(key)
             write_submission(result, submission_dir(self.out, job.name))

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from grader.batch.slot import WarmParent
 from grader.config import Course
+from grader.engine.marks import suite_max_score
 from grader.model import SubmissionResult
 from grader.reports.results import load_full, write_submission
 
@@ -33,8 +34,13 @@ def submission_dir(out: Path, name: str) -> Path:
     return Path(out) / SUBMISSIONS / name
 
 
-def error_result(job: Job, assignment: str | None, status: str, message: str, device: str) -> SubmissionResult:
-    return SubmissionResult(job.name, str(job.path), assignment, status, message, 0.0, 0.0, device=device)
+def error_result(job: Job, assignment: str | None, status: str, message: str, device: str,
+                 course: Course | None = None) -> SubmissionResult:
+    """The row of a submission no suite finished on: score 0 out of the assignment's real
+    total (read from its suite), so the gradebook's columns stay comparable."""
+    spec = course.assignments.get(assignment) if course is not None and assignment else None
+    total = suite_max_score(course, spec) if spec is not None else 0.0
+    return SubmissionResult(job.name, str(job.path), assignment, status, message, 0.0, total, device=device)
 
 
 def _runner_timeout(course: Course, assignment: str | None, limits: dict) -> float:
@@ -74,12 +80,13 @@ def run_one(job: Job, course: Course, out: Path, assignment: str | None, device:
     timeout = _runner_timeout(course, assignment, limits)
     code, log_tail = parent.run(request, timeout)
     if code is None:
-        result = error_result(job, assignment, "timeout", f"grading took longer than {timeout:g} s and was stopped", device)
+        result = error_result(job, assignment, "timeout", f"grading took longer than {timeout:g} s and was stopped", device,
+                              course)
         write_submission(result, folder)
         return result
     result = load_full(folder)
     if result is None or code != 0:
         result = error_result(job, assignment, "error",
-                              f"the grader crashed on this submission (exit {code}): {log_tail}", device)
+                              f"the grader crashed on this submission (exit {code}): {log_tail}", device, course)
         write_submission(result, folder)
     return result

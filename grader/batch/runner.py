@@ -26,10 +26,12 @@ def run(request: dict[str, Any]) -> int:
     with prefork.worker_template():
         from grader.config import load_course
         from grader.engine.grading import grade_file
+        from grader.engine.marks import suite_max_score
         from grader.model import GRADER_ERROR, SubmissionResult, grader_error_message
         from grader.reports.results import write_submission
 
         out = Path(request["out"])
+        course = None
         try:
             course = load_course(request["config"])
             result = grade_file(
@@ -40,9 +42,10 @@ def run(request: dict[str, Any]) -> int:
         except Exception as exc:  # noqa: BLE001 - the row must exist
             # the grader's own failure (a suite that cannot load, a missing data file): a
             # grader-error row, regraded on resume; the detail is for the instructor only
+            spec = course.assignments.get(request.get("assignment") or "") if course is not None else None
             result = SubmissionResult(request.get("name", Path(request["path"]).stem), request["path"],
                                       request.get("assignment"), GRADER_ERROR, grader_error_message(),
-                                      0.0, 0.0, device=request["device"],
+                                      0.0, suite_max_score(course, spec) if spec else 0.0, device=request["device"],
                                       grader_errors=[f"the grader failed: {type(exc).__name__}: {exc}"])
         result.submission = request.get("name", result.submission)
         write_submission(result, out)

@@ -18,7 +18,7 @@ import pytest
 from grader.config import Assignment, ConfigError, Course, Limits, load_course
 from grader.engine.plugin import GRADER_ERROR_MESSAGE, GradingPlugin, TestOutcome
 from grader.engine.sandbox import Isolation, Sandbox, WorkerLost
-from grader.engine.submission import Submission, clean_output
+from grader.engine.submission import Submission, clean_output, load_reply_ok
 from grader.files import safe_name
 from grader.model import GRADER_ERROR, STATUSES, SubmissionResult, TestResult, grader_error_message
 from grader.source.answers import collect_answers
@@ -68,15 +68,6 @@ def course_data(course: Course, spec: Assignment) -> list[tuple[str, str]]:
     return files
 
 
-def _load_reply_ok(value: Any) -> bool:
-    """The worker's answer to ``load`` has the shape the trusted side relies on."""
-    if not isinstance(value, dict):
-        return False
-    errors, names = value.get("errors", []), value.get("names", [])
-    return (isinstance(errors, list) and all(isinstance(e, dict) and all(isinstance(v, str) for v in e.values()) for e in errors)
-            and isinstance(names, list) and all(isinstance(n, str) for n in names))
-
-
 def _enclosing_repository(root: Path) -> Path | None:
     """The top of the git work tree holding ``root`` when ``root`` is a subfolder of it.
 
@@ -91,6 +82,16 @@ def _enclosing_repository(root: Path) -> Path | None:
         if (folder / ".git").exists():
             return folder
     return None
+
+
+def check_budget(limits: Limits) -> float | None:
+    """Seconds of worker time one check may use: ``check_timeout`` (default: half of
+    ``timeout``; 0: no limit per check), never more than ``timeout``."""
+    if limits.check_timeout is None:
+        return limits.timeout / 2
+    if limits.check_timeout <= 0:
+        return None
+    return min(limits.check_timeout, limits.timeout)
 
 
 def grade_file(
@@ -135,18 +136,22 @@ def grade_file(
             return Submission(None, unreadable=unreadable or "unreadable")
         box = Sandbox(lim, isolation)
         holder["sandbox"] = box
+        units = program.as_data()
         try:
             box.start()
-            loaded = box.request({"op": "load", "units": program.as_data()})
+            load_started = time.monotonic()
+            loaded = box.request({"op": "load", "units": units})
+            load_seconds = time.monotonic() - load_started
         except WorkerLost as exc:
             holder["lost"] = exc
             return Submission(None, program.problems, unreadable=f"your code {exc} while its cells were run")
         value = loaded.get("value") or {}
-        if not _load_reply_ok(value):  # e.g. a frame the student's code forged on the reply pipe
+        if not load_reply_ok(value):  # e.g. a frame the student's code forged on the reply pipe
             box.kill(("error", "broke the grading protocol (a malformed answer)"))
             holder["lost"] = WorkerLost(*box.reason)  # type: ignore[misc]
             return Submission(None, program.problems, unreadable=f"your code {holder['lost']} while its cells were run")
-        made = Submission(box, list(program.problems), list(value.get("errors", [])), names=list(value.get("names", [])))
+        made = Submission(box, list(program.problems), list(value.get("errors", [])), names=list(value.get("names", [])),
+                          limits=lim, units=units, load_seconds=load_seconds)
         holder["submission"] = made
         return made
 
@@ -155,7 +160,8 @@ def grade_file(
         from grader.config import public_suite_path
 
         suite, public_only = public_suite_path(course, spec), True
-    plugin = GradingPlugin(make_submission, course.profile(spec, device), course.seed, public_only, targets)
+    plugin = GradingPlugin(make_submission, course.profile(spec, device), course.seed, public_only, targets,
+                           check_budget(lim))
     args = [str(suite), "-q", "--strict-markers", "-p", "no:cacheprovider", "-p", "no:randomly", "--no-header",
             "-W", "ignore::DeprecationWarning", "-p", "no:unraisableexception", f"--rootdir={suite.parent}"]
     quiet = open(os.devnull, "w")  # noqa: SIM115 - pytest's terminal output is not the result
@@ -191,20 +197,26 @@ def _result(path: Path, spec: Assignment, sub: SubmissionFile | None, program: A
     if unreadable:
         status, message = "error", unreadable
     lost = holder.get("lost")
-    reason = box.reason if box is not None else None
+    made: Submission | None = holder.get("submission")
+    # a worker lost in a check that paid for it (made.cut) is not the row's reason
+    reason = made.stopped if made is not None else (box.reason if box is not None else None)
     if reason is None and lost is not None:
         reason = (lost.status, str(lost))
     if reason is None:
         crashed = [o for o in outcomes.values() if o.crashed]
         if crashed:
             reason = (crashed[0].crashed or "error", crashed[0].message)
-    made = holder.get("submission")
+    cut = made.cut if made is not None else []
+    if reason is None:  # a limit or a crash keeps its status; a check's own time budget does not
+        reason = next(((c["status"], c["message"]) for c in cut if not c["budget"]), None)
     if reason is None and made is not None and made.memory_errors:
         reason = ("memory", "ran out of memory (MemoryError) under the memory limit")
     if reason is not None:
         kind, text = reason
         status = kind if kind in STATUSES else "error"
         message = text if text.startswith(("Not graded", "your code")) else f"your code {text}"
+    if cut:
+        message = (f"{message}. " if message else "") + _cut_message(cut, outcomes)
     failed = [o for o in outcomes.values() if o.grader_error and not o.passed]
     grader_errors = [f"{o.name}: {o.grader_error}" for o in failed]
     if failed:  # the grader's fault outranks any verdict: the row is regraded on resume
@@ -234,10 +246,37 @@ def _result(path: Path, spec: Assignment, sub: SubmissionFile | None, program: A
         load_errors=load_errors,
         manual=collect_answers(sub, spec.manual) if sub is not None else
         [{"name": q.name, "points": q.points, "prompt": q.prompt, "answer": ""} for q in spec.manual],
-        sandbox=box.report if box is not None else {},
+        sandbox=_sandbox_report(box, cut),
         worker_output=clean_output(box.output) if box is not None else "",
         grader_errors=grader_errors,
     )
+
+
+def _cut_message(cut: list[dict], outcomes: dict[str, TestOutcome]) -> str:
+    """The row's words for the checks whose worker was lost (hidden ones counted, not named)."""
+    shown, hidden = [], 0
+    for entry in cut:
+        outcome = outcomes.get(entry["check"])
+        if outcome is None or outcome.hidden:
+            hidden += 1
+        else:
+            shown.append(f"{outcome.title} (your code {entry['message']})")
+    named = shown + ([f"{hidden} hidden check{'s' if hidden > 1 else ''}"] if hidden else [])
+    return (f"Checks stopped before they ended: {'; '.join(named)}. The other checks ran on a fresh start "
+            "of your code.")
+
+
+def _sandbox_report(box: Sandbox | None, cut: list[dict]) -> dict:
+    """How the worker was confined; with ``workers`` and ``cut`` (check names) when more than
+    one worker served this submission."""
+    if box is None:
+        return {}
+    report = dict(box.report)
+    if box.workers > 1:
+        report["workers"] = box.workers
+    if cut:
+        report["cut"] = [c["check"] for c in cut]
+    return report
 
 
 def _unassigned(path: Path, course: Course, unreadable: str | None, start: float) -> SubmissionResult:

@@ -2,10 +2,12 @@
 ``grader release`` and ``grader validate``.
 
 =========================  ==============================================================
-``@pytest.mark.points(n)``  what the check is worth: one number > 0 (a bare ``points`` is an
+``@pytest.mark.points(n)``  what the check is worth: one number >= 0 (a bare ``points`` is an
                             error, not 1 point); default 1
 ``@pytest.mark.hidden``     not shipped to students, not run by ``grader.check``; no arguments
 ``@pytest.mark.target(s)``  the graded name the check is about: one string
+``@pytest.mark.budget(s)``  seconds of worker time the check's calls may use: one number > 0;
+                            default ``[limits] check_timeout``
 =========================  ==============================================================
 
 Suites run with ``--strict-markers``: a marker that is neither one of these nor one of
@@ -26,9 +28,10 @@ from grader.config import Assignment, Course, public_suite_path
 
 # name -> (ini line, argument kind)
 MARKERS: dict[str, tuple[str, str]] = {
-    "points": ("points(n): points this check is worth (default 1)", "number"),
+    "points": ("points(n): points this check is worth (default 1; 0: a check that only informs)", "points"),
     "hidden": ("hidden: not shown to students, not run by grader check", "none"),
     "target": ("target(name): the graded name this check is about", "name"),
+    "budget": ("budget(seconds): worker time this check may use (default: [limits] check_timeout)", "number"),
 }
 # markers pytest and its plugins in our dependencies register themselves
 PYTEST_MARKERS = frozenset({"parametrize", "skip", "skipif", "xfail", "usefixtures", "filterwarnings",
@@ -45,6 +48,7 @@ class Marks:
     points: float
     hidden: bool
     target: str | None
+    budget: float | None = None  # seconds of worker time (None: the course's check_timeout)
 
 
 def _check_args(name: str, args: tuple, kwargs: dict) -> str | None:
@@ -57,9 +61,11 @@ def _check_args(name: str, args: tuple, kwargs: dict) -> str | None:
     if len(args) != 1:
         return f"@pytest.mark.{name} needs exactly one argument ({MARKERS[name][0].split(':')[0]})"
     value = args[0]
-    if kind == "number":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            return f"@pytest.mark.{name}({value!r}): points must be a number > 0"
+    if kind in ("number", "points"):
+        least = 0 if kind == "points" else None  # points may be 0; a budget must be > 0
+        number = not isinstance(value, bool) and isinstance(value, (int, float))
+        if not number or (value < 0 if least == 0 else value <= 0):
+            return f"@pytest.mark.{name}({value!r}): {name} must be a number {'>= 0' if least == 0 else '> 0'}"
     elif kind == "name" and (not isinstance(value, str) or not value.strip()):
         return f"@pytest.mark.{name}({value!r}): the target must be a graded name (a string)"
     return None
@@ -76,7 +82,8 @@ def read_marks(item: Any) -> Marks:
         if problem:
             raise MarkError(f"{item.nodeid}: {problem}")
         values[name] = marker.args[0] if marker.args else True
-    return Marks(points=float(values.get("points", 1.0)), hidden="hidden" in values, target=values.get("target"))
+    return Marks(points=float(values.get("points", 1.0)), hidden="hidden" in values, target=values.get("target"),
+                 budget=float(values["budget"]) if "budget" in values else None)
 
 
 def register(config: Any) -> None:
@@ -177,3 +184,51 @@ def hidden_check_count(course: Course, assignment: Assignment) -> int | None:
         return None  # every check is hidden, how many is not shipped
     match = re.match(r"# Public checks only: (\d+) hidden check", first)
     return int(match.group(1)) if match else None
+
+
+def _parametrize_count(decorators: list[ast.expr]) -> int | None:
+    """How many cases stacked ``@pytest.mark.parametrize(names, [literal list])`` make (1 if none)."""
+    count = 1
+    for decorator in decorators:
+        if _mark_name(decorator) != "parametrize" or not isinstance(decorator, ast.Call):
+            continue
+        values = decorator.args[1] if len(decorator.args) > 1 else next(
+            (k.value for k in decorator.keywords if k.arg == "argvalues"), None)
+        if not isinstance(values, (ast.List, ast.Tuple)):
+            return None  # computed cases: known only once collected
+        count *= len(values.elts)
+    return count
+
+
+def _points(decorators: list[ast.expr]) -> float | None:
+    for decorator in decorators:
+        if _mark_name(decorator) == "points":
+            args = _literal_args(decorator)
+            if args is None or len(args[0]) != 1 or _check_args("points", *args):
+                return None
+            return float(args[0][0])
+    return 1.0
+
+
+def suite_max_score(course: Course, assignment: Assignment) -> float:
+    """The assignment's total points, read from its grading suite without running it (for a
+    row no suite ran on: a refused file, a runner that died); 0.0 when it cannot be known
+    statically (cases computed at collection, marks that are not literals)."""
+    try:
+        tree = ast.parse(assignment.suite.read_text("utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return 0.0
+    total = 0.0
+    for node in tree.body:
+        tests: list[tuple[list[ast.expr], ast.AST]] = []
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
+            tests.append((node.decorator_list, node))
+        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            tests += [(node.decorator_list + m.decorator_list, m) for m in node.body
+                      if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and m.name.startswith("test")]
+        for decorators, _ in tests:
+            points, cases = _points(decorators), _parametrize_count(decorators)
+            if points is None or cases is None:
+                return 0.0
+            total += points * cases
+    return total

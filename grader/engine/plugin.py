@@ -5,6 +5,13 @@ Points and visibility are data on a test (``@pytest.mark.points(2)``,
 meant to be used. The plugin deselects what a run should not see (hidden tests in
 ``grader check``; other targets for ``grader.check("accuracy")``), provides the fixtures,
 and records each test's outcome and the message a student reads.
+
+Public checks run first, hidden ones after them (each group in the suite's order), and the
+first hidden check gets a fresh worker: a public check's message can only quote what the
+student's code saw in public checks. Each check's calls into the worker share a time
+budget (``[limits] check_timeout``, or ``@pytest.mark.budget(seconds)`` on the check); a
+check that runs out of it, or whose worker dies, fails with the reason, and the next check
+gets a fresh worker (:class:`grader.engine.submission.Submission`).
 """
 
 from __future__ import annotations
@@ -85,13 +92,16 @@ class GradingPlugin:
     """Registered with ``pytest.main(..., plugins=[plugin])`` for one submission."""
 
     def __init__(self, make_submission: Any, profile: dict, seed: int,
-                 public_only: bool = False, targets: tuple[str, ...] = ()) -> None:
+                 public_only: bool = False, targets: tuple[str, ...] = (), check_budget: float | None = None) -> None:
         self.make_submission = make_submission
+        self.check_budget = check_budget  # seconds of worker time per check, unless its mark says; None: none
+        self._check: tuple[str, bool, float | None] = ("", False, check_budget)  # the running check
         self._profile = profile
         self._seed = seed
         self.public_only = public_only
         self.targets = targets
         self.outcomes: dict[str, TestOutcome] = {}
+        self._budgets: dict[str, float | None] = {}
         self._submission: Submission | None = None
         self.collect_errors: list[str] = []
         self.feedback_items: list[dict] = []  # items recorded by tests through the feedback fixture
@@ -117,7 +127,8 @@ class GradingPlugin:
             keep, drop = [], list(items)
         if drop:
             config.hook.pytest_deselected(items=drop)
-            items[:] = keep
+        # public checks first (stable): none runs after a hidden check has used the worker
+        items[:] = sorted(keep, key=lambda it: read[it.name].hidden)
         for item in items:
             doc = getattr(item.obj, "__doc__", None) or ""  # type: ignore[attr-defined]
             title = doc.strip().split("\n", 1)[0].strip() or item.name
@@ -126,6 +137,16 @@ class GradingPlugin:
                 name=item.name, title=title, points=item_marks.points,
                 hidden=item_marks.hidden, target=item_marks.target,
             )
+            self._budgets[item.name] = item_marks.budget if item_marks.budget is not None else self.check_budget
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        """A check begins (before its fixtures): its budget starts, and its worker is fresh if
+        it is the first hidden one."""
+        record = self.outcomes.get(item.name)
+        self._check = (item.name, bool(record and record.hidden), self._budgets.get(item.name, self.check_budget))
+        if self._submission is not None:
+            self._submission.begin_check(*self._check)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -157,6 +178,7 @@ class GradingPlugin:
     def submission(self) -> Submission:
         if self._submission is None:
             self._submission = self.make_submission()
+            self._submission.begin_check(*self._check)
         return self._submission
 
     @pytest.fixture(scope="session")

@@ -4,12 +4,14 @@ Importing TensorFlow takes 2.5-3 s on a laptop CPU, and a submission that builds
 model pays it in its worker on top of the trusted runner's own import. A runner forked
 by :mod:`grader.batch.slot` already has TensorFlow, Keras, numpy and pytest imported (nothing
 *initialised*: no model, no session, no device). Before it reads the course or the
-suite, it forks a **template** of itself here (:func:`fork_template`): a process that
+suite, it forks a **template** of itself here (:func:`fork_template`): a *zygote* that
 holds nothing of the grading yet (no suite, no hidden test, no dataset) and blocks until
-:class:`grader.engine.sandbox.Sandbox` sends it the worker's setup. Then it becomes the worker
-exactly as ``python -I -m grader.worker.main`` would (:func:`grader.worker.main.serve_confined`): own
-session, only its three pipes open, the worker's environment and folder, confined before
-any student code runs. ``import tensorflow`` in the student's cells then costs nothing.
+:class:`grader.engine.sandbox.Sandbox` sends it the worker's setup. Then, for each request of
+the sandbox, it forks a worker that becomes what ``python -I -m grader.worker.main`` would
+(:func:`grader.worker.main.serve_confined`): own session, only its three pipes open, the
+worker's environment and folder, confined before any student code runs. ``import
+tensorflow`` in the student's cells then costs nothing, and a second worker (after a check
+lost the first, or for the hidden checks) costs a fork and a new run of the cells.
 
 Why a template forked this early and not a fork at the moment the worker is needed: by
 then the runner has collected the suite (hidden tests and their expected values are
@@ -18,59 +20,128 @@ student's code. The template's memory is the warm parent's plus this submission'
 (its paths), which the worker may know.
 
 A runner without a template (``grader check``, ``grade_file`` called directly, a second
-sandbox) starts its worker as a fresh interpreter, as before.
+sandbox) starts a zygote as a fresh interpreter (:meth:`Zygote.cold`): nothing imported.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
+import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import psutil
 
-from grader.worker.template import become_worker, exit_after
+from grader.worker.template import SETUP_BYTES, become_zygote, exit_after
 
 
-@dataclass
-class Template:
-    """The parent's end of a forked, waiting worker."""
-
-    pid: int
-    request_fd: int  # the parent writes setup and requests here
-    reply_fd: int  # and reads replies here
-    output_fd: int  # the worker's stdout and stderr
+class ZygoteLost(OSError):
+    """The zygote is gone or did not fork a worker."""
 
 
-_template: Template | None = None
+class Zygote:
+    """The parent's end of a clean, waiting process that forks one worker per request.
+
+    Forked from a warm runner by :func:`fork_template` (TensorFlow already imported), or
+    started as ``python -I -m grader.worker.template`` by :meth:`cold` (nothing imported).
+    It receives the setup once (:meth:`send_setup`); each :meth:`spawn` hands it the three
+    pipe ends of a new worker over a Unix socket and gets the worker's pid back. The worker
+    is forked through a middle process that exits at once, so it is adopted by this process
+    (a child subreaper, :func:`grader.worker.libc.become_subreaper`) and reaped here.
+    """
+
+    def __init__(self, pid: int, channel: socket.socket, proc: subprocess.Popen | None = None) -> None:
+        self.pid = pid
+        self.channel = channel
+        self._proc = proc  # a cold zygote's Popen (reaped through it)
+        self.forked = proc is None
+
+    @classmethod
+    def cold(cls, env: dict[str, str]) -> Zygote:
+        """A zygote as a fresh interpreter: for a runner without a template."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-I", "-m", "grader.worker.template", str(theirs.fileno())],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                pass_fds=(theirs.fileno(),), cwd="/", env=env,
+            )
+        finally:
+            theirs.close()
+        return cls(proc.pid, ours, proc)
+
+    def send_setup(self, setup: dict) -> None:
+        payload = json.dumps(setup).encode()
+        if len(payload) > SETUP_BYTES:
+            raise ZygoteLost(f"the worker's setup is {len(payload)} bytes, more than {SETUP_BYTES}")
+        self.channel.sendall(payload)
+
+    def spawn(self, request_fd: int, reply_fd: int, output_fd: int, seconds: float = 30.0) -> int:
+        """Fork a worker on these pipe ends (the caller closes its copies); its pid."""
+        try:
+            socket.send_fds(self.channel, [b"spawn"], [request_fd, reply_fd, output_fd])
+            self.channel.settimeout(seconds)
+            answer = self.channel.recv(64)
+        except OSError as exc:
+            raise ZygoteLost(f"the zygote did not answer: {exc}") from None
+        finally:
+            self.channel.settimeout(None)
+        pid = int(answer) if answer.isdigit() else 0
+        if pid <= 0:
+            raise ZygoteLost("the zygote could not fork a worker" if answer else "the zygote is gone")
+        try:
+            if psutil.Process(pid).ppid() != os.getpid():
+                raise ZygoteLost(f"worker {pid} was not adopted by the grading process (not a subreaper?)")
+        except psutil.NoSuchProcess:
+            pass  # died already: reaped (and explained) by the sandbox
+        return pid
+
+    def close(self) -> None:
+        """Hang up and kill the zygote (it holds nothing; no goodbye is needed)."""
+        try:
+            self.channel.close()
+        except OSError:
+            pass
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            if self._proc is not None:
+                self._proc.wait(timeout=5)
+            else:
+                os.waitpid(self.pid, 0)
+        except (ChildProcessError, subprocess.TimeoutExpired):
+            pass
+
+
+_template: Zygote | None = None
 
 
 def fork_template() -> None:
-    """Fork the waiting worker of this runner. Call before anything of the grading is loaded."""
+    """Fork the zygote of this runner. Call before anything of the grading is loaded."""
     global _template
     discard()
-    request_r, request_w = os.pipe()
-    reply_r, reply_w = os.pipe()
-    output_r, output_w = os.pipe()
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     for stream in (sys.stdout, sys.stderr):
         stream.flush()  # nothing of the runner's buffered output may reach the worker's log
     parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child; exercised through the batch tests
-        exit_after(lambda: become_worker(parent, request_r, reply_w, output_w))
-    for fd in (request_r, reply_w, output_w):
-        os.close(fd)
-    _template = Template(pid, request_w, reply_r, output_r)
+        exit_after(lambda: become_zygote(parent, theirs.fileno()))
+    theirs.close()
+    _template = Zygote(pid, ours)
 
 
 @contextmanager
 def worker_template() -> Iterator[None]:
-    """Fork the template for the grading inside the block; kill it if no sandbox took it."""
+    """Fork the zygote for the grading inside the block; kill it if no sandbox took it."""
     fork_template()
     try:
         yield
@@ -78,28 +149,18 @@ def worker_template() -> Iterator[None]:
         discard()
 
 
-def take() -> Template | None:
-    """The template, once: the sandbox that takes it owns the process and its pipes."""
+def take() -> Zygote | None:
+    """The zygote, once: the sandbox that takes it owns the process and its socket."""
     global _template
     template, _template = _template, None
     return template
 
 
 def discard() -> None:
-    """Kill an unused template (a submission that never needed its worker)."""
+    """Kill an unused zygote (a submission that never needed its worker)."""
     template = take()
-    if template is None:
-        return
-    try:
-        os.kill(template.pid, signal.SIGKILL)
-        os.waitpid(template.pid, 0)
-    except (ProcessLookupError, ChildProcessError):
-        pass
-    for fd in (template.request_fd, template.reply_fd, template.output_fd):
-        try:
-            os.close(fd)
-        except OSError:
-            pass
+    if template is not None:
+        template.close()
 
 
 class ForkedProcess(psutil.Process):

@@ -26,6 +26,8 @@ import sysconfig
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,6 +208,15 @@ class Sandbox:
         self._lock = threading.Lock()
         self.uid: int | None = None
         self._uid_lock: int | None = None
+        # the clean process every worker of this submission is forked from (prefork.Zygote)
+        self.zygote: prefork.Zygote | None = None
+        self.workers = 0  # started so far: a fresh one after a lost check and before the hidden checks
+        # the current check's budget (grader.engine.submission sets them around each request):
+        # its seconds, and when the request in flight must have ended; None: none
+        self.check_budget: float | None = None
+        self.check_deadline: float | None = None
+        self.check_cut = False  # the worker was stopped by the check's budget, not the submission's
+        self._earlier_output: list[str] = []  # the output of the workers before this one
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -242,26 +253,49 @@ class Sandbox:
         env = _worker_env(self.scratch, self.isolation, threads)
         self.started = time.monotonic()
         self.deadline = self.started + self.limits.timeout
-        template = prefork.take()
-        if template is not None:  # forked by a warm runner: TensorFlow is already imported
-            self.proc = prefork.ForkedProcess(template.pid)
-            self._req_w, self._resp_r, out_r = template.request_fd, template.reply_fd, template.output_fd
-            setup.update(env=env, forked=True)
+        # every worker is forked from a zygote that holds only this setup: the warm runner's
+        # template (TensorFlow already imported), else a fresh interpreter
+        self.zygote = prefork.take()
+        if self.zygote is not None:
+            setup.update(forked=True)
         else:
-            req_r, self._req_w = os.pipe()
-            self._resp_r, resp_w = os.pipe()
-            out_r, out_w = os.pipe()
-            self.proc = psutil.Popen(
-                [sys.executable, "-I", "-m", "grader.worker.main", str(req_r), str(resp_w)],
-                stdin=open(os.devnull, "rb"), stdout=out_w, stderr=out_w,  # noqa: SIM115
-                pass_fds=(req_r, resp_w), cwd=self.scratch, start_new_session=True, env=env,
-            )
+            try:
+                self.zygote = prefork.Zygote.cold(env)
+            except OSError as exc:
+                raise WorkerStartFailed(f"the worker's zygote could not start ({exc})") from None
+        setup.update(env=env)
+        try:
+            self.zygote.send_setup(setup)
+        except OSError as exc:
+            raise WorkerStartFailed(f"the worker's zygote could not take its setup ({exc})") from None
+        self._spawn()
+
+    def _spawn(self) -> None:
+        """Fork a worker from the zygote and read its confinement report."""
+        assert self.zygote is not None
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        out_r, out_w = os.pipe()
+        try:
+            pid = self.zygote.spawn(req_r, resp_w, out_w)
+            proc = prefork.ForkedProcess(pid)
+        except (OSError, psutil.Error) as exc:
+            for fd in (req_w, resp_r, out_r):
+                os.close(fd)
+            raise WorkerStartFailed(f"the worker could not be forked ({exc})") from None
+        finally:
             for fd in (req_r, resp_w, out_w):
                 os.close(fd)
-        self.drain = _OutputDrain(out_r, self.limits.output, self._output_excess)
+        self.proc, self._req_w, self._resp_r = proc, req_w, resp_r
+        self.reason, self.check_cut, self.report = None, False, {}
+        self.workers += 1
+        if self._idle_since is not None:  # a fresh worker's start is the worker's time again
+            self.deadline += time.monotonic() - self._idle_since
+            self._idle_since = None
+        self.drain = _OutputDrain(out_r, self.limits.output,
+                                  lambda total: self._output_excess(total) if proc is self.proc else None)
         self.drain.start()
-        os.write(self._req_w, self._frame(setup, protocol.SETUP_ID))
-        self._watch = threading.Thread(target=self._watchdog, daemon=True)
+        self._watch = threading.Thread(target=self._watchdog, args=(proc,), daemon=True)
         self._watch.start()
         try:
             reply = self._read_reply(protocol.SETUP_ID)
@@ -271,10 +305,56 @@ class Sandbox:
         self._idle_since = time.monotonic()
         self.report = reply.get("value", {})
 
+    def fresh_worker(self) -> None:
+        """Replace the worker with a new one forked from the zygote: nothing the old one ran
+        or recorded survives (its scratch folder is emptied too); the limits and the
+        submission's deadline carry on. :class:`WorkerLost` when that deadline has passed."""
+        self._end_worker()
+        self._earlier_output.append(self.drain.text())
+        _empty(self.scratch)
+        if self.time_left() <= 0:
+            self.reason = ("timeout", f"ran longer than the {self.limits.timeout:g} s time limit")
+            raise WorkerLost(*self.reason)
+        self._spawn()
+
+    @contextmanager
+    def uncounted(self, allowance: float) -> Iterator[None]:
+        """Worker time the grader spends for its own reasons (a fresh worker running the cells
+        again): at most ``allowance`` seconds, none of it taken from the submission's limit."""
+        left = self.time_left()
+        self._set_time_left(allowance)
+        try:
+            yield
+        finally:
+            self._set_time_left(left)
+
+    def _set_time_left(self, seconds: float) -> None:
+        now = time.monotonic()
+        idle = self._idle_since
+        self.deadline = now + seconds - (now - idle if idle is not None else 0.0)
+
+    def time_left(self) -> float:
+        """Seconds of the submission's time limit left (time between requests not counted)."""
+        now = time.monotonic()
+        idle = self._idle_since
+        return self.deadline + (now - idle if idle is not None else 0.0) - now
+
     def close(self) -> None:
-        """Say goodbye, then kill whatever is left of the worker's tree and uid."""
-        if self.proc is None:
-            return
+        """Say goodbye, then kill whatever is left of the worker's tree, uid and zygote."""
+        if self.proc is not None:
+            self._end_worker()
+        if self.zygote is not None:
+            self.zygote.close()
+            self.zygote = None
+        if getattr(self, "scratch", None):
+            shutil.rmtree(self.scratch, ignore_errors=True)
+        if self._uid_lock is not None:
+            os.close(self._uid_lock)  # releases the uid for the next worker
+            self._uid_lock = None
+
+    def _end_worker(self) -> None:
+        """Goodbye to the current worker, then kill what is left of its tree and uid."""
+        assert self.proc is not None
         try:
             if self.proc.poll() is None and self.reason is None:
                 os.write(self._req_w, self._frame({"op": "bye"}, protocol.BYE_ID))
@@ -288,10 +368,6 @@ class Sandbox:
             except OSError:
                 pass
         self.drain.join(timeout=2)
-        shutil.rmtree(self.scratch, ignore_errors=True)
-        if self._uid_lock is not None:
-            os.close(self._uid_lock)  # releases the uid for the next worker
-            self._uid_lock = None
 
     def kill(self, reason: tuple[str, str] | None) -> None:
         """Kill the worker's session, every descendant, and every process of its uid."""
@@ -327,6 +403,8 @@ class Sandbox:
 
     def _is_ours(self, proc: psutil.Process) -> bool:
         """A descendant of the grading process that the worker started (not a sibling job's)."""
+        if self.zygote is not None and proc.pid == self.zygote.pid:
+            return False  # runs no student code; it forks the next worker
         try:
             if self.uid is not None:
                 return proc.uids().real == self.uid
@@ -349,14 +427,19 @@ class Sandbox:
                       if p.pid not in seen and self._is_ours(p)]
         return procs
 
-    def _watchdog(self) -> None:
-        assert self.proc is not None
+    def _watchdog(self, worker: Any) -> None:
+        """Watch ``worker`` until it ends (or another worker replaced it)."""
         last_disk = 0.0
-        while self.proc.poll() is None and self.reason is None:
+        while worker is self.proc and worker.poll() is None and self.reason is None:
             now = time.monotonic()
             idle = self._idle_since  # waiting for the trusted side: that time is not the worker's
             if now > self.deadline + (now - idle if idle is not None else 0.0):
                 self.kill(("timeout", f"ran longer than the {self.limits.timeout:g} s time limit"))
+                return
+            check_deadline, budget = self.check_deadline, self.check_budget
+            if idle is None and check_deadline is not None and budget is not None and now > check_deadline:
+                self.check_cut = self.reason is None
+                self.kill(("timeout", f"ran longer than the {budget:g} s this check may take"))
                 return
             rss = tasks = 0
             procs = self._tree()
@@ -388,7 +471,7 @@ class Sandbox:
             tmpfs = isinstance(self.report.get("disk"), dict)
             if tmpfs or now - last_disk > 1.0:
                 last_disk = now
-                excess = self._disk_excess(self.proc)
+                excess = self._disk_excess(worker)
                 if excess is not None:
                     self.kill(excess)
                     return
@@ -517,7 +600,9 @@ class Sandbox:
 
     @property
     def output(self) -> str:
-        return self.drain.text() if hasattr(self, "drain") else ""
+        """What the workers printed outside the calls, the current one's last."""
+        current = self.drain.text() if hasattr(self, "drain") else ""
+        return "\n[a fresh worker]\n".join([*self._earlier_output, current]) if self._earlier_output else current
 
 
 UID_LOCKS = Path(tempfile.gettempdir()) / "grader-uids"
@@ -575,6 +660,22 @@ def _wait_uid_gone(uid: int, seconds: float = 3.0) -> None:
             return
         _kill_uid(uid)
         time.sleep(0.05)
+
+
+def _empty(folder: str) -> None:
+    """Remove everything inside ``folder`` (a scratch folder a fresh worker starts from)."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            pass
 
 
 def _du(path: str, stop_at: int, max_entries: int) -> tuple[int, int]:

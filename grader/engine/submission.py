@@ -2,9 +2,10 @@
 
 Every method sends a request to the worker (:mod:`grader.engine.sandbox`) and turns the reply
 into plain data, a failed check with a message for the student, or :class:`WorkerLost`.
-Models come back as config + weights and are rebuilt here with Keras' safe mode after an
-allow-list check of the config (no Lambda, no custom or non-Keras classes), so no code of
-the student's ever runs on this side.
+Models come back as config + weights and are rebuilt here with Keras' safe mode after
+:mod:`grader.engine.model_policy` has checked the config (an allow-list of built-in Keras
+classes and functions, compile settings stripped, a parameter/FLOP budget), so no code of
+the student's ever runs on this side and no model outgrows the assignment's limits.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import os
 import re
 import textwrap
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -22,10 +24,20 @@ from typing import Any
 import numpy as np
 
 from grader.checks.expect import CheckFailed
-from grader.engine.sandbox import Sandbox, WorkerLost
+from grader.config import Limits
+from grader.engine.model_policy import (
+    PolicyError,
+    check_budget,
+    check_config,
+    clean_compile_config,
+    clean_model_config,
+    estimate_cost,
+    keras_spellings,
+)
+from grader.engine.sandbox import ProtocolBreach, Sandbox, WorkerLost
 from grader.source.extract import missing_name_message
 
-__all__ = ["Submission", "Outcome", "ModelObservation", "HistoryObservation", "SubmissionError", "WorkerLost",
+__all__ = ["Submission", "Outcome", "CheckCut", "ModelObservation", "HistoryObservation", "SubmissionError", "WorkerLost",
            "GraderError", "clean_output"]
 
 _HINTS = {
@@ -36,11 +48,29 @@ _HINTS = {
     "SystemExit": "don't call sys.exit()/exit() in graded code",
     "KeyboardInterrupt": "don't raise KeyboardInterrupt in graded code",
 }
-_DENIED_CLASSES = {"Lambda", "TFSMLayer"}
 
 
 class SubmissionError(CheckFailed):
     """The student's code raised, is missing, or returned something that is not data."""
+
+
+class CheckCut(SubmissionError):
+    """The worker was lost during this check (its time budget, a crash, a limit): this check
+    fails with the reason, the next one gets a fresh worker."""
+
+    def __init__(self, message: str, status: str, budget: bool) -> None:
+        super().__init__(message)
+        self.status = status  # WorkerLost's: timeout, memory, error...
+        self.budget = budget  # stopped by the check's own time budget
+
+
+def load_reply_ok(value: Any) -> bool:
+    """The worker's answer to ``load`` has the shape the trusted side relies on."""
+    if not isinstance(value, dict):
+        return False
+    errors, names = value.get("errors", []), value.get("names", [])
+    return (isinstance(errors, list) and all(isinstance(e, dict) and all(isinstance(v, str) for v in e.values()) for e in errors)
+            and isinstance(names, list) and all(isinstance(n, str) for n in names))
 
 
 class GraderError(RuntimeError):
@@ -93,15 +123,26 @@ class ModelObservation:
     weights: list[np.ndarray]
     compile_config: dict | None
     stdout: str = ""
+    # the assignment's budget ([limits] max_params, max_flops); None: no limit
+    max_params: int | None = Limits.max_params
+    max_flops: int | None = Limits.max_flops
 
     @cached_property
     def model(self) -> Any:
-        """A ``keras.Model`` rebuilt from config (safe mode), weights set, compiled if it was."""
+        """A ``keras.Model`` rebuilt from config (safe mode), weights set, compiled if it was.
+
+        Nothing of the worker's description is taken on faith (:mod:`grader.engine.model_policy`):
+        the config must name only allow-listed Keras classes and functions, the compile settings
+        it embeds are dropped, its size is worked out from the config and held to the budget
+        before Keras allocates anything, and the model is compiled from the allow-listed
+        compile fields only."""
         import keras
 
-        check_model_config(self.config, self.name)
+        check_config(self.config, self.name, error=CheckFailed, model=True)
+        config = clean_model_config(self.config)
+        check_budget(estimate_cost(config), self.max_params, self.max_flops, self.name, error=CheckFailed)
         try:
-            model = keras.models.model_from_json(json.dumps(self.config))
+            model = keras.models.model_from_json(json.dumps(config))
         except Exception as exc:  # noqa: BLE001 - any failure is the submission's
             raise CheckFailed(f"the model returned by {self.name} cannot be rebuilt from its config: {exc}") from None
         if self.weights:
@@ -109,17 +150,44 @@ class ModelObservation:
                 model.set_weights(self.weights)
             except Exception as exc:  # noqa: BLE001
                 raise CheckFailed(f"the weights of the model returned by {self.name} do not fit its layers: {exc}") from None
-        if self.compile_config and "error" not in self.compile_config:
-            check_model_config(self.compile_config, self.name)
+        if self.compiled:
             try:
-                model.compile_from_config(self.compile_config)
+                compile_config = self.safe_compile_config
+            except CheckFailed:
+                if not self._only_loss_weights_refused():
+                    raise
+                # Keras 2's compile("adam", loss, ["accuracy"]) puts the metrics in loss_weights:
+                # the architecture is still graded (left uncompiled); compile_problems names
+                # the mistake, and training from these settings refuses them
+                return model
+            try:
+                model.compile_from_config(compile_config)
             except Exception as exc:  # noqa: BLE001
                 raise CheckFailed(f"the compile settings of the model returned by {self.name} cannot be used: {exc}") from None
         return model
 
+    def _only_loss_weights_refused(self) -> bool:
+        if not isinstance(self.compile_config, dict) or "loss_weights" not in self.compile_config:
+            return False
+        try:
+            clean_compile_config({k: v for k, v in self.compile_config.items() if k != "loss_weights"}, self.name)
+        except PolicyError:
+            return False
+        return True
+
     @property
     def compiled(self) -> bool:
         return bool(self.compile_config) and "error" not in (self.compile_config or {})
+
+    @cached_property
+    def safe_compile_config(self) -> dict | None:
+        """The compile settings a trusted-side Keras may be given (``compile_from_config``):
+        the allow-listed fields of :attr:`compile_config` only (no ``run_eagerly``...), each
+        checked; None when the model was not compiled. ``compile_config`` itself is the
+        student's, to be read as data (``grader.checks.models.compile_problems``)."""
+        if not self.compiled:
+            return None
+        return clean_compile_config(self.compile_config, self.name, error=CheckFailed)
 
 
 @dataclass
@@ -130,75 +198,16 @@ class HistoryObservation:
     model_data: dict | None
     name: str
     stdout: str = ""
+    limits: Limits | None = None  # the assignment's: the budget its model is held to
 
     @cached_property
     def model(self) -> ModelObservation | None:
-        return _model_observation(self.model_data, self.name, "") if self.model_data else None
+        return _model_observation(self.model_data, self.name, "", self.limits) if self.model_data else None
 
 
-_FUNCTION_MODULES = ("builtins", "keras.losses", "keras.metrics", "keras.activations")
-
-# TensorFlow's own spellings of Keras functions, as Keras 3 serializes them: a function that
-# is not Keras' becomes {"module": "builtins", "class_name": "function", "config": NAME}.
-# tf.nn.relu, tf.nn.sigmoid, tf.nn.tanh, tf.nn.gelu, ... already serialize as the Keras name
-# ("relu"), and tf.nn.swish/silu as "swish" (a Keras function); these do not. Only functions
-# known to compute exactly what the Keras one computes (same default axis) are listed;
-# anything else stays refused by check_model_config.
-TF_EQUIVALENTS = {
-    "softmax_v2": "softmax",  # tf.nn.softmax, tf.math.softmax (axis=-1)
-    "log_softmax_v2": "log_softmax",  # tf.nn.log_softmax, tf.math.log_softmax (axis=-1)
-}
-
-
-def keras_spellings(config: Any) -> Any:
-    """``config`` with every TensorFlow function of :data:`TF_EQUIVALENTS` replaced by the
-    Keras name (``activation=tf.nn.softmax`` reads as ``activation="softmax"``); nothing else
-    changes. Runs on plain data, before :func:`check_model_config`."""
-    if isinstance(config, dict):
-        if (config.get("class_name") == "function" and config.get("module") == "builtins"
-                and config.get("registered_name") in (None, "function")
-                and isinstance(config.get("config"), str) and config["config"] in TF_EQUIVALENTS
-                and set(config) <= {"module", "class_name", "config", "registered_name"}):
-            return TF_EQUIVALENTS[config["config"]]
-        return {k: keras_spellings(v) for k, v in config.items()}
-    if isinstance(config, list):
-        return [keras_spellings(v) for v in config]
-    return config
-
-
-def _keras_function(module: Any, fn_name: Any) -> bool:
-    """A plain Keras function by name (``loss=keras.losses.sparse_categorical_crossentropy``
-    serializes as ``{"module": "builtins", "class_name": "function", "config": "<name>"}``)."""
-    if module not in _FUNCTION_MODULES or not isinstance(fn_name, str) or not fn_name.isidentifier():
-        return False
-    import keras
-
-    return any(callable(getattr(ns, fn_name, None)) for ns in (keras.losses, keras.metrics, keras.activations))
-
-
-def check_model_config(config: Any, name: str) -> None:
-    """Refuse anything in a Keras config that is not a built-in Keras object."""
-    stack = [config]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            cls = node.get("class_name")
-            module = node.get("module")
-            if cls == "function" and _keras_function(module, node.get("config")):
-                stack.extend(v for k, v in node.items() if k != "config")
-                continue
-            if isinstance(cls, str) and module is not None:
-                if not isinstance(module, str) or not (module == "keras" or module.startswith("keras.")):
-                    raise CheckFailed(f"the model returned by {name} uses {cls} from {module!r}: only built-in Keras layers can be graded")
-                if cls in _DENIED_CLASSES or cls == "function" or node.get("registered_name") not in (None, cls):
-                    raise CheckFailed(f"the model returned by {name} uses {cls} ({node.get('registered_name') or module}): "
-                                      "custom layers, Lambda layers and custom functions can't be graded; use built-in Keras layers")
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-
-
-def _model_observation(data: Any, name: str, stdout: str) -> ModelObservation:
+def _model_observation(data: Any, name: str, stdout: str, limits: Limits | None = None) -> ModelObservation:
+    """The worker's description of a model, read as data; ``limits``: the assignment's (its
+    ``max_params``/``max_flops`` budget the model is held to when rebuilt), default ones if None."""
     if not isinstance(data, dict) or not isinstance(data.get("config"), str):
         raise CheckFailed(f"{name} did not return a Keras model")
     try:
@@ -209,7 +218,9 @@ def _model_observation(data: Any, name: str, stdout: str) -> ModelObservation:
     weights = data.get("weights") or []
     if not isinstance(weights, list) or not all(isinstance(w, np.ndarray) for w in weights):
         raise CheckFailed(f"the model returned by {name} has unreadable weights")
-    return ModelObservation(name, config, weights, compile_config, stdout)  # stdout: cleaned by _ask
+    limits = limits or Limits()
+    return ModelObservation(name, config, weights, compile_config, stdout,  # stdout: cleaned by _ask
+                            max_params=limits.max_params, max_flops=limits.max_flops)
 
 
 @dataclass
@@ -222,10 +233,105 @@ class Submission:
     unreadable: str | None = None  # the file could not be read at all
     names: list[str] = field(default_factory=list)
     memory_errors: int = 0  # MemoryError raised by the student's code (status "memory")
+    limits: Limits = field(default_factory=Limits)  # the assignment's; models are held to its max_params/max_flops
+    units: list[dict] | None = None  # the graded cells, run again in each fresh worker
+    load_seconds: float = 0.0  # how long running them took the first time
+    # checks whose worker was lost (their budget, a crash, a limit), in order:
+    # {"check", "status", "message", "budget"}; each next check got a fresh worker
+    cut: list[dict] = field(default_factory=list)
+    lost: WorkerLost | None = None  # the worker is gone for good (the submission's time is up)
+    check: str = ""  # the check now running (set by grader.engine.plugin)
+    budget: float | None = None  # seconds of worker time it may use
+    _used: float = 0.0  # of which used
+    _stale: bool = False  # the worker must be replaced before the next request
+    _served: int = 0  # requests the current worker answered after its load
+    _hidden: bool = False  # the hidden checks have begun
 
     def __post_init__(self) -> None:
         self.load_errors = [{k: clean_output(v) if isinstance(v, str) else v for k, v in e.items()}
                             if isinstance(e, dict) else e for e in self.load_errors]
+
+    # ------------------------------------------------------------------ checks
+    def begin_check(self, name: str, hidden: bool, budget: float | None) -> None:
+        """A check starts: its own time budget; the first hidden check gets a worker that never
+        served a public one (anything the student's code recorded there is gone, and nothing a
+        hidden check sends can reach a public check's message: public checks run first)."""
+        self.check, self.budget, self._used = name, budget, 0.0
+        if hidden and not self._hidden:
+            self._hidden = True
+            self._stale = self._stale or self._served > 0
+
+    @property
+    def stopped(self) -> tuple[str, str] | None:
+        """(status, message) when the worker was stopped other than in a check that paid for
+        it (:attr:`cut`): the submission's time limit, a failed restart, a kill between checks."""
+        if self.lost is not None:
+            return self.lost.status, str(self.lost)
+        box = self.sandbox
+        if box is not None and box.reason is not None and not self._stale:
+            return box.reason
+        return None
+
+    def _request(self, request: dict, what: str) -> dict:
+        """One request within the current check's budget; a lost worker becomes :class:`CheckCut`
+        (the next request starts a fresh worker), or :class:`WorkerLost` once time is up."""
+        box = self.sandbox
+        assert box is not None
+        if self.lost is not None:
+            raise self.lost
+        if self._stale:
+            self._renew()
+        box.check_budget = self.budget
+        start = time.monotonic()
+        if self.budget is not None:
+            box.check_deadline = start + max(0.0, self.budget - self._used)
+        try:
+            reply = box.request(request)
+        except WorkerLost as exc:
+            raise self._cut(exc, what) from None
+        finally:
+            self._used += time.monotonic() - start
+            box.check_deadline = None
+        self._served += 1
+        return reply
+
+    def _cut(self, exc: WorkerLost, what: str) -> Exception:
+        box = self.sandbox
+        assert box is not None
+        budget = box.check_cut
+        if (isinstance(exc, ProtocolBreach) or (exc.status == "timeout" and not budget) or box.time_left() <= 0
+                or self.units is None):
+            self.lost = exc  # the submission's own limit: nothing more can run
+            return exc
+        self.cut.append({"check": self.check, "status": exc.status, "message": str(exc), "budget": budget})
+        self._stale = True
+        lead = f"while running {what}," if what != "your code" else "while this check ran your code,"
+        text = f"{lead} your code {exc}"
+        if budget:
+            text += " (an infinite loop, or far slower than it should be?)"
+        return CheckCut(text + ". This check was stopped there; the other checks ran on a fresh start of your code.",
+                        exc.status, budget)
+
+    def _renew(self) -> None:
+        """A fresh worker forked from the zygote, the graded cells run again in it."""
+        box = self.sandbox
+        assert box is not None and self.units is not None
+        # the cells ran once in load_seconds; in a fresh worker they may take that again (its
+        # own imports where no warm zygote has them, a busy machine): twice that, at least 10 s,
+        # and none of it counts against the student's time limit, since the grader chose it
+        allowance = max(10.0, 2.0 * self.load_seconds)
+        try:
+            with box.uncounted(allowance):
+                box.fresh_worker()
+                loaded = box.request({"op": "load", "units": self.units})
+        except WorkerLost as exc:
+            self.lost = WorkerLost(exc.status, f"{exc} while its cells were run again in a fresh worker")
+            raise self.lost from None
+        self._stale, self._served = False, 0
+        if not load_reply_ok(loaded.get("value")):
+            box.kill(("error", "broke the grading protocol (a malformed answer)"))
+            self.lost = WorkerLost(*box.reason)  # type: ignore[misc]
+            raise self.lost
 
     # ------------------------------------------------------------------ plumbing
     def _ask(self, request: dict, what: str) -> dict:
@@ -233,7 +339,7 @@ class Submission:
             raise SubmissionError(f"Not graded: {self.unreadable}")
         if self.sandbox is None:
             raise SubmissionError("Not graded: the submission could not be started")
-        reply = self.sandbox.request(request)
+        reply = self._request(request, what)
         if reply.get("missing"):
             raise SubmissionError(self._missing_message(request.get("name", "?")))
         if "not_plain" in reply:
@@ -332,13 +438,13 @@ class Submission:
     def defines(self, name: str) -> bool:
         if self.unreadable or self.sandbox is None:
             return False
-        return bool(self.sandbox.request({"op": "defines", "name": name}).get("value"))
+        return bool(self._request({"op": "defines", "name": name}, f"`{name}`").get("value"))
 
     def model(self, name: str, *args: Any, **kwargs: Any) -> ModelObservation:
         """Call a model factory; the model comes back as config + weights + compile config."""
         reply = self._ask({"op": "call", "name": name, "args": list(args), "kwargs": kwargs, "observe": "model"},
                           self._describe(name, args, kwargs))
-        return _model_observation(reply.get("value"), name, str(reply.get("stdout", "")))
+        return _model_observation(reply.get("value"), name, str(reply.get("stdout", "")), self.limits)
 
     def history(self, name: str, *args: Any, **kwargs: Any) -> HistoryObservation:
         """Call a training function that returns a keras History; get it as data."""
@@ -351,7 +457,7 @@ class Submission:
         if not ok:
             raise SubmissionError(f"{name} did not return a History (what model.fit returns)")
         return HistoryObservation(data["history"], dict(data.get("params") or {}), list(data.get("epoch") or []),
-                                  data.get("model"), name, str(reply.get("stdout", "")))
+                                  data.get("model"), name, str(reply.get("stdout", "")), self.limits)
 
     def probe(self, func: Any, *args: Any, helpers: Any = (), **kwargs: Any) -> Any:
         """Run ``func(ns, *args, **kwargs)`` in the worker and return its plain-data result.

@@ -1,6 +1,8 @@
-"""The child half of the fork template (:mod:`grader.engine.prefork` holds the parent's):
-a process forked from a warm runner sheds the runner, waits for its setup and becomes the
-worker exactly as ``python -I -m grader.worker.main`` would.
+"""The child half of the fork template, the *zygote* (:mod:`grader.engine.prefork` holds the
+parent's): a process forked from a warm runner (or started as ``python -I -m
+grader.worker.template``) sheds the runner, waits for its setup, then forks one worker per
+request of the sandbox; each becomes the worker exactly as ``python -I -m grader.worker.main``
+would. The zygote itself never runs student code.
 
 Also the first and last steps every forked grader process shares (:func:`detach`,
 :func:`exit_after`). Worker side: standard library only.
@@ -9,14 +11,17 @@ Also the first and last steps every forked grader process shares (:func:`detach`
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from typing import Any, NoReturn
 
 from grader.worker.libc import die_with_parent, set_process_name
 
+SETUP_BYTES = 1 << 20  # the largest setup message the zygote reads
 # search-path entries a ``python -I`` worker would not have; the warm parent fills it in
 UNSAFE_PATHS: set[str] = set()
 
@@ -72,10 +77,83 @@ def _run_as_main(body: Callable[[], int | None]) -> int:
                 pass
 
 
-def become_worker(parent: int, request_fd: int, reply_fd: int, output_fd: int) -> None:
-    """In the forked child: shed the runner, wait for the setup, then serve as the worker."""
+def become_zygote(parent: int, channel_fd: int) -> int:
+    """In the forked child (or a fresh ``python -I -m grader.worker.template``): shed the
+    runner, wait for the setup, then fork one worker per request until the runner hangs up.
+
+    The zygote stays clean: it runs no student code and holds nothing but the setup (paths,
+    limits, the worker's environment), so every worker forked from it starts exactly alike,
+    the heavy imports already done, and a second or third worker costs a fork, not an import.
+    """
+    import socket
+
+    detach(parent, "grader-zygote", os.open(os.devnull, os.O_WRONLY))
+    channel = socket.socket(fileno=channel_fd)
+    _close_all_but({0, 1, 2, channel.fileno()})
+    setup = json.loads(channel.recv(SETUP_BYTES) or b"null")
+    if not isinstance(setup, dict):
+        return 3
+    _take_on(setup)
+    _blank_initial_environment()
+    while True:
+        try:
+            message, fds, _flags, _addr = socket.recv_fds(channel, 64, 3)
+        except OSError:
+            return 0
+        if not message:  # the runner hung up (or died)
+            return 0
+        if message != b"spawn" or len(fds) != 3:
+            for fd in fds:
+                os.close(fd)
+            channel.send(b"0")
+            continue
+        pid = _fork_worker(parent, fds, setup, channel.fileno())
+        for fd in fds:
+            os.close(fd)
+        channel.send(str(pid).encode())
+
+
+def _fork_worker(parent: int, fds: list[int], setup: dict[str, Any], channel_fd: int) -> int:
+    """Fork a worker that the runner (a child subreaper) adopts: the zygote forks a middle
+    process, which forks the worker and exits; the worker's pid comes back, 0 on failure."""
+    read_end, write_end = os.pipe()
+    middle = os.fork()
+    if middle == 0:  # pragma: no cover - the middle process; exercised through the engine tests
+        os.close(read_end)
+        os.close(channel_fd)
+        worker = os.fork()
+        if worker == 0:
+            os.close(write_end)
+            exit_after(lambda: _serve(parent, fds, setup))
+        os.write(write_end, str(worker).encode())
+        os._exit(0)
+    os.close(write_end)
+    data = b""
+    while chunk := os.read(read_end, 32):
+        data += chunk
+    os.close(read_end)
+    os.waitpid(middle, 0)  # once the middle process is reaped, the worker is the runner's child
+    return int(data) if data.isdigit() else 0
+
+
+def _serve(parent: int, fds: list[int], setup: dict[str, Any]) -> int:
+    """In the worker: once adopted by the runner, its own session and pipes, then serve."""
+    request_fd, reply_fd, output_fd = fds
+    give_up = time.monotonic() + 10
+    while os.getppid() != parent:  # the middle process is exiting: wait for the adoption
+        if time.monotonic() > give_up:
+            return 1
+        time.sleep(0.001)
     detach(parent, "grader-worker", output_fd)
-    keep = {0, 1, 2, request_fd, reply_fd}
+    _close_all_but({0, 1, 2, request_fd, reply_fd})
+    os.chdir(setup["scratch"])
+    from grader.worker.main import serve_confined  # the worker's own import, after the fork
+
+    serve_confined(request_fd, reply_fd, setup)
+    return 0
+
+
+def _close_all_but(keep: set[int]) -> None:
     for name in os.listdir("/proc/self/fd"):
         fd = int(name)
         if fd not in keep:
@@ -83,15 +161,6 @@ def become_worker(parent: int, request_fd: int, reply_fd: int, output_fd: int) -
                 os.close(fd)
             except OSError:
                 pass
-    from grader.worker.main import (  # the worker's own imports, after the fork
-        _read_setup,
-        serve_confined,
-    )
-
-    setup = _read_setup(request_fd)
-    _take_on(setup)
-    _blank_initial_environment()
-    serve_confined(request_fd, reply_fd, setup)
 
 
 def _take_on(setup: dict[str, Any]) -> None:
@@ -100,7 +169,6 @@ def _take_on(setup: dict[str, Any]) -> None:
     os.environ.update(setup.get("env", {}))
     tempfile.tempdir = None  # TMPDIR changed: the cached answer is the runner's
     sys.dont_write_bytecode = True
-    os.chdir(setup["scratch"])
     # -I puts neither the start folder nor PYTHONPATH on the search path
     sys.path[:] = [p for p in sys.path if p and p not in UNSAFE_PATHS]
 
@@ -119,3 +187,12 @@ def _blank_initial_environment() -> None:
             ctypes.memset(start, 0, end - start)
     except (OSError, ValueError, IndexError):
         pass
+
+
+def main() -> None:
+    """``python -I -m grader.worker.template CHANNEL_FD``: a zygote without a warm runner."""
+    exit_after(lambda: become_zygote(os.getppid(), int(sys.argv[1])))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,5 +1,5 @@
 """os._exit(0) inside a graded function: the worker is gone, the rest is not graded (status error).
-RATE would be right, but its check comes after the exit: 0/8.
+RATE is right and its check runs on a fresh start of the code: 1/8.
 """
 import os
 

@@ -28,9 +28,10 @@ def test_known_marks_pass_and_pytest_own_marks_are_allowed():
 @pytest.mark.parametrize(("line", "words"), [
     ("@pytest.mark.hiden", ["s.py:2:", "unknown marker @pytest.mark.hiden", "did you mean @pytest.mark.hidden"]),
     ("@pytest.mark.points", ["s.py:2:", "@pytest.mark.points needs exactly one argument"]),
-    ("@pytest.mark.points('2')", ["points must be a number > 0"]),
-    ("@pytest.mark.points(0)", ["points must be a number > 0"]),
-    ("@pytest.mark.points(True)", ["points must be a number > 0"]),
+    ("@pytest.mark.points('2')", ["points must be a number >= 0"]),
+    ("@pytest.mark.points(-1)", ["points must be a number >= 0"]),
+    ("@pytest.mark.points(True)", ["points must be a number >= 0"]),
+    ("@pytest.mark.budget(0)", ["budget must be a number > 0"]),
     ("@pytest.mark.hidden(True)", ["@pytest.mark.hidden takes no arguments"]),
     ("@pytest.mark.target(3)", ["the target must be a graded name"]),
     ("@mark.taget('add')", ["unknown marker @pytest.mark.taget", "did you mean @pytest.mark.target"]),
@@ -87,3 +88,26 @@ def test_release_and_validate_refuse_a_misspelled_mark(misspelled_course: Path, 
     assert "test_demo.py:16: unknown marker @pytest.mark.hiden" in out.stderr
     assert "nothing was released" in out.stderr
     assert not (misspelled_course / "assignments").exists()  # nothing was shipped
+
+
+def test_a_suites_total_is_read_without_running_it(tmp_path):
+    """suite_max_score: the total a row no suite ran on still carries (refused file, dead runner)."""
+    import dataclasses
+
+    from grader.config import load_course
+    from grader.engine.marks import suite_max_score
+
+    course = load_course(COURSE / "autograder.toml")
+    assert suite_max_score(course, course.assignment("demo")) == 7.0
+    assert suite_max_score(course, course.assignment("demo_model")) == 8.0
+    suite = tmp_path / "test_x.py"
+    suite.write_text(
+        "import pytest\n"
+        "@pytest.mark.points(2)\n@pytest.mark.parametrize('a', [1, 2, 3])\ndef test_a(a): pass\n"
+        "def test_b(): pass\n"
+        "class TestC:\n    @pytest.mark.points(0.5)\n    def test_d(self): pass\n"
+    )
+    spec = dataclasses.replace(course.assignment("demo"), suite=suite)
+    assert suite_max_score(course, spec) == 2 * 3 + 1 + 0.5
+    suite.write_text("import pytest\nCASES = [1, 2]\n@pytest.mark.parametrize('a', CASES)\ndef test_a(a): pass\n")
+    assert suite_max_score(course, spec) == 0.0  # cases computed at collection: not known statically
