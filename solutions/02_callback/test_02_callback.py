@@ -6,8 +6,9 @@ the student's ``AccuracyThresholdCallback``, attaches a tiny real Keras model, c
 logs; only the Keras 2 key ``acc``) and reports whether ``model.stop_training`` was set and
 what was printed. ``train_mnist`` is run on MNIST training images (the profile says how
 many); its History is checked (stopped early, last accuracy, epoch limit) and, because a
-History is easy to fake, the model it holds is evaluated here on the same images and must
-agree with it. ``callback_budget.py`` (beside this file) holds the data and the evaluation,
+History is easy to fake, the model it holds is evaluated here on MNIST test images the worker
+never saw and must come close to its last accuracy; every train_mnist check counts only a
+History its model backs. ``callback_budget.py`` (beside this file) holds the data and the evaluation,
 shared with ``bench/calibrate.py``.
 """
 
@@ -333,9 +334,59 @@ def history_of(trained):
     return trained
 
 
+@pytest.fixture(scope="module")
+def heldout_data(profile, course_seed):
+    import callback_budget  # beside this suite
+
+    return callback_budget.mnist_heldout(int(profile["heldout_samples"]), course_seed)
+
+
+def check_backed(found, heldout, profile) -> None:
+    """A History is easy to forge (a hand-made one, or a lookup table of the given images as
+    its model), so it counts only when its model, rebuilt here and evaluated on MNIST test
+    images the worker never saw, comes within ``heldout_margin`` of its last accuracy."""
+    import callback_budget
+
+    expect(found.model is not None,
+           "train_mnist returned a History without a model: return what model.fit(...) returns.")
+    accuracy = found.history.get("accuracy") or found.history.get("acc") or []
+    expect(bool(accuracy), "train_mnist: the History records no accuracy.")
+    try:
+        model = found.model.model  # rebuilt on this side from config (safe mode, within budget)
+    except CheckFailed as exc:
+        raise CheckFailed(f"train_mnist: {exc}" + FUNCTION_HINT * ("function" in str(exc))) from None
+    x, y = heldout
+    measured, scaling = callback_budget.measured_accuracy(model, x, y)
+    margin = float(profile["heldout_margin"])
+    expect(measured >= accuracy[-1] - margin,
+           f"train_mnist: the History reports a final training accuracy of {accuracy[-1]:.4f}, "
+           f"but its model, evaluated by the grader on {len(y):,} MNIST test images your code "
+           f"never saw ({scaling}), classifies only {measured:.4f} of them correctly; a network "
+           f"trained to that accuracy gets within {margin:g} of it. Return the History that "
+           "model.fit(...) returned for the model you trained (the train_mnist checks count only "
+           "a History that is backed by its model).")
+
+
+@pytest.fixture(scope="module")
+def backed(trained, heldout_data, profile):
+    """None when the History is backed by its model (:func:`check_backed`), else why not."""
+    if isinstance(trained, CheckFailed):
+        return trained
+    try:
+        check_backed(trained, heldout_data, profile)
+    except CheckFailed as exc:
+        return exc
+    return None
+
+
+def require_backed(backed) -> None:
+    if backed is not None:
+        raise CheckFailed(str(backed))
+
+
 @pytest.mark.points(3)
 @pytest.mark.target("train_mnist")
-def test_train_mnist_history(trained, profile, feedback):
+def test_train_mnist_history(trained, backed, profile, feedback):
     """train_mnist: stops once training accuracy reaches 99%, within 10 epochs"""
     found = history_of(trained)
     yours = found.history.get("accuracy") or found.history.get("acc")
@@ -358,6 +409,7 @@ def test_train_mnist_history(trained, profile, feedback):
                 "metrics=['accuracy'].")
         raise CheckFailed(f"train_mnist: the History has no 'accuracy' (its keys: {keys}): "
                           "compile the model with metrics=['accuracy'].")
+    require_backed(backed)
     accuracy = found.history["accuracy"]
     planned = found.params.get("epochs")
     ran = len(found.epoch) or len(accuracy)
@@ -383,9 +435,10 @@ def test_train_mnist_history(trained, profile, feedback):
 
 @pytest.mark.points(1)
 @pytest.mark.target("train_mnist")
-def test_train_mnist_uses_callback(trained):
+def test_train_mnist_uses_callback(trained, backed):
     """train_mnist: the callback announces the stop"""
     found = history_of(trained)
+    require_backed(backed)
     expect(re.search(r"Reached .*accuracy so cancelling training", found.stdout) is not None,
            "train_mnist did not print 'Reached 99% accuracy so cancelling training!': train "
            f"with the callback, fit(..., callbacks=[{CLASS}()]), and let it print the message.")
@@ -394,24 +447,7 @@ def test_train_mnist_uses_callback(trained):
 @pytest.mark.hidden
 @pytest.mark.points(1)
 @pytest.mark.target("train_mnist")
-def test_train_mnist_model_agrees(trained, mnist_data, profile):
+def test_train_mnist_model_agrees(trained, backed):
     """train_mnist: the History's model really has the accuracy the History reports"""
-    import callback_budget
-
-    found = history_of(trained)
-    expect(found.model is not None,
-           "train_mnist returned a History without a model: return what model.fit(...) returns.")
-    accuracy = found.history.get("accuracy") or found.history.get("acc") or []
-    expect(bool(accuracy), "train_mnist: the History records no accuracy.")
-    x, y = mnist_data
-    try:
-        model = found.model.model  # rebuilt on this side from config (safe mode)
-    except CheckFailed as exc:
-        raise CheckFailed(f"train_mnist: {exc}" + FUNCTION_HINT * ("function" in str(exc))) from None
-    measured, scaling = callback_budget.measured_accuracy(model, x, y)
-    margin = float(profile["consistency_margin"])
-    expect(measured >= accuracy[-1] - margin,
-           f"train_mnist: the History reports a final training accuracy of {accuracy[-1]:.4f}, "
-           f"but its model, evaluated by the grader on the same {len(y):,} images "
-           f"({scaling}), classifies {measured:.4f} of them correctly. Return the History "
-           "that model.fit(...) returned for the model you trained.")
+    history_of(trained)
+    require_backed(backed)

@@ -58,14 +58,21 @@ def deterministic() -> None:
 
 def fresh_copy(model: Any, compile_config: dict[str, Any] | None, seed: int) -> Any:
     """A new model with ``model``'s architecture and fresh weights drawn from ``seed``,
-    compiled like the submission compiled its own."""
+    compiled like the submission compiled its own: from the allow-listed compile fields only
+    (``clean_compile_config``: no ``run_eagerly``, ``jit_compile``, ``steps_per_execution``)."""
     import keras
+
+    from grader.engine.model_policy import PolicyError, clean_compile_config
 
     if not compile_config:
         raise TrainingFailed(
             "the model is not compiled, so the grader does not know how to train it: call "
             "model.compile(optimizer=..., loss=..., metrics=[...]) before returning it"
         )
+    try:
+        compile_config = clean_compile_config(compile_config, "build_cnn")
+    except PolicyError as exc:
+        raise TrainingFailed(str(exc)) from None
     keras.utils.set_random_seed(seed)
     try:
         copy = keras.models.clone_model(model)

@@ -302,7 +302,7 @@ def test_build_cnn_trains(cnn_observed, profile, course_seed, feedback, trusted_
 
     def train():
         return cnn_budget.train_and_evaluate(
-            model, observation.compile_config, samples=samples, epochs=epochs,
+            model, observation.compile_config, samples=samples, epochs=epochs,  # cleaned by fresh_copy
             batch_size=batch_size, seed=course_seed, data=data)
 
     try:

@@ -76,9 +76,18 @@ WRONG = {
         "test_train_mnist_uses_callback": ["by keyword"],
         "test_train_mnist_model_agrees": ["by keyword"],
     }),
-    "wrong_fake_history.py": (12, {
-        "test_train_mnist_model_agrees": ["reports a final training accuracy of 0.9950",
-                                          "Return the History"],
+    # a forged History counts for none of the train_mnist checks (issue 12.6): every one of them
+    # needs the History's model to back it on MNIST test images the worker never saw
+    "wrong_fake_history.py": (8, {
+        test: ["reports a final training accuracy of 0.9950", "test images your code never saw",
+               "Return the History"]
+        for test in ("test_train_mnist_history", "test_train_mnist_uses_callback", "test_train_mnist_model_agrees")
+    }),
+    # the lookup table is right on the images it was given (0.976 of them: within the old 0.03
+    # margin of 0.995), a nearest-neighbour classifier on the test images (0.94)
+    "wrong_lookup_history.py": (8, {
+        test: ["reports a final training accuracy of 0.9950", "classifies only 0.8", "Return the History"]
+        for test in ("test_train_mnist_history", "test_train_mnist_uses_callback", "test_train_mnist_model_agrees")
     }),
 }
 # Graded only with GRADER_ALL_SUBMISSIONS=1 (each runs train_mnist in the worker; the set
@@ -113,7 +122,7 @@ def test_every_submission_is_covered():
 def test_profiles_have_what_the_suite_reads():
     for device in ("cpu", "gpu"):
         profile = course().profile(course().assignment(ASSIGNMENT), device)
-        assert {"train_samples", "max_epochs", "target_accuracy", "consistency_margin"} <= set(profile)
+        assert {"train_samples", "max_epochs", "target_accuracy", "heldout_samples", "heldout_margin"} <= set(profile)
         assert profile["max_epochs"] == 10 and profile["target_accuracy"] == 0.99
     assert course().profile(course().assignment(ASSIGNMENT), "gpu")["train_samples"] == 60000
 
