@@ -306,7 +306,7 @@ def test_a_million_nodes_are_refused_quickly():
     started = time.perf_counter()
     refused(cfg, "more than 100,000 values")
     seconds = time.perf_counter() - started
-    assert seconds < 1.0, seconds
+    assert seconds < 5.0, seconds  # ~0.2 s at rest: refused at the node budget, not after walking 10**6 nodes
     long_name = cnn_config()
     long_name["config"]["layers"][-1]["config"]["name"] = "x" * 1_000_000
     refused(long_name, "1,000,000 characters")
