@@ -278,6 +278,23 @@ def cmd_gradebook(args: argparse.Namespace, course: Course) -> int:
     return 0
 
 
+def cmd_mutants(args: argparse.Namespace, course: Course) -> int:
+    import json
+
+    from grader.batch.device import choose
+    from grader.course.mutants import format_report, measure
+
+    work = Path(args.out) if args.out else None
+    _use_cache(args, lambda: _cache().batch_dir(course, work / "grading") if work else course.cache_dir or _cache().user_dir())
+    log = (lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr, flush=True))
+    report = measure(course, args.name, most=args.max, seed=args.seed, jobs=args.jobs, work=work,
+                     device=choose(args.device), limits=_limits(args), equiv_timeout=args.equiv_timeout, log=log)
+    print(format_report(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_dict(), indent=1) + "\n", "utf-8")
+    return 1 if args.fail_under is not None and report.score < args.fail_under else 0
+
+
 def cmd_import_otter(args: argparse.Namespace, course: Course | None) -> int:
     from grader.config import find_config
     from grader.course.otter_import import ImportOtterError, append_entry, convert
@@ -410,6 +427,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--manual", help="points CSV (default: OUT/manual/points.csv when it exists)")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown (for $GITHUB_STEP_SUMMARY)")
     p.set_defaults(func=cmd_gradebook)
+
+    p = sub.add_parser("mutants", help="a suite's mutation score: mutants of the master solution, graded (needs [mutants])")
+    p.add_argument("name", help="the assignment whose master notebook is mutated and whose suite grades the mutants")
+    p.add_argument("--max", type=int, default=50, help="operator mutants graded at most, a sample (default 50; "
+                   "the catalogue's mistakes always come too)")
+    p.add_argument("--seed", type=int, default=0, help="the sample's seed (default 0)")
+    p.add_argument("--jobs", type=int, default=1, help="mutants graded in parallel")
+    p.add_argument("--device", default="cpu", choices=["auto", "cpu", "gpu"])
+    p.add_argument("--json", metavar="PATH", help="also write the report as JSON")
+    p.add_argument("--out", help="keep the mutant notebooks and their grading here (default: a temporary folder)")
+    p.add_argument("--equiv-timeout", type=float, default=60.0,
+                   help="seconds the equivalence comparison of one survivor may run (default 60)")
+    p.add_argument("--fail-under", type=float, metavar="PERCENT", help="exit 1 when the score is below PERCENT")
+    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--no-cache", action="store_true", help="measure afresh (no cached trusted-side training)")
+    _add_limits(p)
+    p.set_defaults(func=cmd_mutants)
 
     p = sub.add_parser("import-otter", help="convert an otter-grader master notebook into an exercise (needs [otter])")
     p.add_argument("master", help="the otter-assign master notebook (.ipynb)")
