@@ -34,6 +34,7 @@ from __future__ import annotations
 import os
 import queue
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -55,6 +56,8 @@ from grader.config import Course
 from grader.files import atomic_write, safe_name
 from grader.model import GRADER_ERROR, SubmissionResult, grader_error_message
 from grader.reports.gradebook import gradebook_csv
+from grader.reports.leaderboard import write_leaderboard
+from grader.reports.protections import missing
 from grader.reports.results import load_full, write_submission
 from grader.reports.review import REVIEW_DIR, write_review
 from grader.source.assignment import (
@@ -119,6 +122,7 @@ def grade_batch(
     progress: Callable[[int, int], None] | None = None,
     log: Callable[[str], None] = lambda s: None,
     cluster: str | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> list[SubmissionResult]:
     """Grade every submission under ``paths`` into ``out``; one row each, whatever happens.
 
@@ -129,7 +133,14 @@ def grade_batch(
     ``cluster``: the address of a Dask scheduler (or ``local:N``) to grade on instead of
     ``jobs`` local slots (:mod:`grader.batch.cluster`); planning, resuming, the rows, grades.csv
     and the review files are the same either way.
+    ``warn`` gets :func:`unprotected_warning`'s line once per batch, after the first result
+    whose worker ran without a protection (default: printed to stderr, even when ``log``
+    is silent: the instructor must learn it).
     """
+    if warn is None:
+        def warn(line: str) -> None:
+            print(line, file=sys.stderr, flush=True)
+    warned = False
     work = plan(discover(paths, exclude=[out]))
     limits = limits or {}
     declared: dict[str, str | None] = {}  # each file's metadata assignment, once read (kept small)
@@ -192,13 +203,25 @@ def grade_batch(
             results[job.name] = result
             atomic_write(out / GRADES_CSV, gradebook_csv(list(results.values())))
             log(f"{job.name}: {result.score:g}/{result.max_score:g} {result.status}")
+            if not warned and result.sandbox and missing(result.sandbox):
+                warn(unprotected_warning(result.sandbox))
+                warned = True  # once per batch: every worker of a machine reports the same
             if progress is not None:
                 progress(len(results), total)
     finally:
         backend.close()
     atomic_write(out / GRADES_CSV, gradebook_csv(list(results.values())))
+    # OUT/leaderboard.csv + .html when the suite records leaderboard entries (feedback.leaderboard)
+    write_leaderboard(list(results.values()), out, f"Leaderboard: {assignment or '?'}")
     write_review(list(results.values()), out)  # <out>/manual/<question>.md + points.csv for the instructor
     return [results[j.name] for j in work]
+
+
+def unprotected_warning(report: dict) -> str:
+    """The batch's one-time line: which protections a worker's report says were not in force."""
+    gaps = ", ".join(f"{p.name} ({p.detail[:100]})" for p in missing(report))
+    return (f"warning: on this machine the worker runs without: {gaps}; "
+            "see docs/SECURITY.md (grader doctor prints the table)")
 
 
 def _read(path: Path) -> SubmissionFile | None:
