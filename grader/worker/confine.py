@@ -272,29 +272,34 @@ def mount_scratch(path: str, size: int, inodes: int, uid: int, report: dict[str,
     _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, options)
     done: dict[str, Any] = {"scratch": "tmpfs", "bytes": pages * page, "inodes": int(inodes)}
     try:
-        _bind_tmp(path, tmp, uid, gid)
+        _bind_tmp(path, tmp, uid, gid, [p for p in report.get("read_only") or [] if isinstance(p, str)])
         done["tmp"] = f"{tmp}: a folder of the scratch tmpfs"
     except OSError as exc:
         done["tmp"] = f"{tmp}: an empty read-only cover ({exc})"
     report["disk"] = done
 
 
-def _bind_tmp(path: str, tmp: str, uid: int, gid: int) -> None:
-    """Bind ``<path>/.tmp`` onto ``tmp``; when ``path`` lies under ``tmp`` (mkdtemp's
-    /tmp/grader-scratch-*), bind the scratch tmpfs back at its old path inside it."""
+def _bind_tmp(path: str, tmp: str, uid: int, gid: int, keep: list[str] | tuple[str, ...] = ()) -> None:
+    """Bind ``<path>/.tmp`` onto ``tmp``. What lay under ``tmp`` and must stay visible is bound
+    back at its old path inside it: the scratch tmpfs itself (mkdtemp's
+    /tmp/grader-scratch-*) and the read-only ``keep`` paths (a checkout and its virtual
+    environment under /tmp, as CI's clones are), read-only again."""
     path, tmp = os.path.realpath(path), os.path.realpath(tmp)
     inner = os.path.join(path, ".tmp")
     os.mkdir(inner, 0o700)
     os.chown(inner, uid, gid)
-    under = path.startswith(tmp.rstrip("/") + "/")
-    fd = os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) if under else -1
+    prefix = tmp.rstrip("/") + "/"
+    under = sorted({os.path.realpath(p) for p in [path, *keep] if os.path.realpath(p).startswith(prefix)}, key=len)
+    fds = [(p, os.open(p, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)) for p in under]
     try:
         _mount(inner, tmp, None, MS_BIND)
-        if under:
-            os.makedirs(path, mode=0o700, exist_ok=True)  # now inside <path>/.tmp
-            _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND)
+        for where, fd in fds:  # now inside <path>/.tmp
+            os.makedirs(where, mode=0o700 if where == path else 0o755, exist_ok=True)
+            _mount(f"/proc/self/fd/{fd}", where, None, MS_BIND | MS_REC)
+            if where != path:
+                _mount(None, where, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     finally:
-        if fd >= 0:
+        for _, fd in fds:
             os.close(fd)
 
 
