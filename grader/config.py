@@ -44,6 +44,7 @@ def parse_size(value: int | str) -> int:
 
 
 _COUNTS = ("max_params", "max_flops")  # whole numbers; 0 or "none": no limit
+_SIZES = ("memory", "output", "disk", "trusted_memory")  # bytes, or "4GiB"
 
 
 def _count(key: str, raw: Any) -> int | None:
@@ -72,6 +73,18 @@ class Limits:
     # rebuilds it (grader.engine.model_policy; enforced by grader.engine.submission)
     max_params: int | None = 5_000_000  # parameters (trainable and not)
     max_flops: int | None = 200_000_000  # operations of one forward pass per example (multiply-add = 2)
+    # the trusted side's own work on this submission (the runner: rebuilding, training and
+    # evaluating its models), not the worker's. Memory: the runner's resident set, watched by
+    # the batch (grader.batch.slot) and its private data capped (RLIMIT_DATA, grader.batch.runner);
+    # past it the runner is stopped and the row is an `error` naming this limit; 0: none
+    trusted_memory: int = 4 * 1024**3
+    # seconds of trusted work per submission: the batch stops a runner at timeout +
+    # trusted_timeout + 60 s (an `error` row naming the grader's limit)
+    trusted_timeout: float = 600.0
+    # seconds of trusted work one check may use (its time in the worker not counted):
+    # past it the check is the grader's (grader-error), the others are graded.
+    # None: half of ``trusted_timeout``; 0: no per-check limit (grader.engine.plugin)
+    trusted_check_timeout: float | None = None
 
     def merged(self, overrides: dict[str, Any]) -> Limits:
         values = dict(self.__dict__)
@@ -83,7 +96,7 @@ class Limits:
             if key in _COUNTS:
                 values[key] = _count(key, raw)
             else:
-                values[key] = parse_size(raw) if key in ("memory", "output", "disk") else float(raw)
+                values[key] = parse_size(raw) if key in _SIZES else float(raw)
         values["processes"] = int(values["processes"])
         values["inodes"] = int(values["inodes"])
         return Limits(**values)

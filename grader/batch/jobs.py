@@ -9,13 +9,16 @@ at the top, so no submission's name can ever collide with them.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from grader.batch.slot import WarmParent
-from grader.config import Course
+from grader.config import Course, Limits
 from grader.engine.marks import suite_max_score
 from grader.model import SubmissionResult
 from grader.reports.results import load_full, write_submission
@@ -43,11 +46,50 @@ def error_result(job: Job, assignment: str | None, status: str, message: str, de
     return SubmissionResult(job.name, str(job.path), assignment, status, message, 0.0, total, device=device)
 
 
-def _runner_timeout(course: Course, assignment: str | None, limits: dict) -> float:
+def _limits(course: Course, assignment: str | None, limits: dict) -> Limits:
     spec = course.assignments.get(assignment) if assignment else None
-    worker = (spec.limits if spec else course.limits).merged(limits).timeout
-    trusted = float((spec.profiles if spec else {}).get("cpu", {}).get("trusted_seconds", 600)) if spec else 600.0
-    return worker + trusted + 60.0
+    return (spec.limits if spec else course.limits).merged(limits)
+
+
+def _runner_timeout(limits: Limits) -> float:
+    """When the batch stops a runner: the student's time, the grader's own, a minute to start and write."""
+    return limits.timeout + limits.trusted_timeout + 60.0
+
+
+def _gib(n: int) -> str:
+    return f"{n / 1024**3:.3g} GiB" if n >= 1024**3 else f"{n / 1024**2:.0f} MiB"
+
+
+NOT_A_VERDICT = "This is the grader's limit, not a verdict on your code: your instructor can see it in the gradebook."
+
+
+def _stopped_message(why: str, limits: Limits, timeout: float) -> str:
+    """The row's message for a runner the batch stopped: the grader-side limit it passed."""
+    if why == "memory":
+        return (f"the grader's own work on this submission (rebuilding, training and evaluating its models) "
+                f"passed the grader's memory limit ({_gib(limits.trusted_memory)}, [limits] trusted_memory) and "
+                f"was stopped. {NOT_A_VERDICT}")
+    return (f"the grader's own work on this submission took longer than the grader's time limit for it "
+            f"({timeout:g} s: {limits.timeout:g} s for your code, {limits.trusted_timeout:g} s for the grader's "
+            f"work, [limits] trusted_timeout, 60 s to start) and was stopped. {NOT_A_VERDICT}")
+
+
+def remove_recorded(ledger: str) -> None:
+    """Remove the temporary folders a runner wrote down in ``ledger`` (grader.batch.runner),
+    then the ledger. Only folders the grader names (``grader-*``), never through a link."""
+    try:
+        with open(ledger, encoding="utf-8") as listed:
+            folders = [line.strip() for line in listed if line.strip()]
+    except OSError:
+        folders = []
+    for folder in folders:
+        path = Path(folder)
+        if path.is_absolute() and path.name.startswith("grader-") and not path.is_symlink() and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+    try:
+        os.unlink(ledger)
+    except OSError:
+        pass
 
 
 Outcome = tuple[Job, "SubmissionResult | BaseException"]
@@ -77,10 +119,23 @@ def run_one(job: Job, course: Course, out: Path, assignment: str | None, device:
         "out": str(folder.resolve()), "device": device, "gpu_index": gpu_index,
         "slot": slot, "cores": cores, "limits": limits, "hide": hide, "name": job.name,
     }
-    timeout = _runner_timeout(course, assignment, limits)
-    code, log_tail = parent.run(request, timeout)
-    if code is None:
-        result = error_result(job, assignment, "timeout", f"grading took longer than {timeout:g} s and was stopped", device,
+    lim = _limits(course, assignment, limits)
+    timeout = _runner_timeout(lim)
+    # the runner writes down each temporary folder it makes (the worker's scratch folder among
+    # them) and they are removed here however it ended: a runner killed at a limit removes nothing
+    fd, ledger = tempfile.mkstemp(prefix="grader-job-", suffix=".folders")
+    os.close(fd)
+    request.update(ledger=ledger, trusted_memory=lim.trusted_memory or None)
+    try:
+        code, log_tail = parent.run(request, timeout, memory=lim.trusted_memory or None)
+    finally:
+        remove_recorded(ledger)
+    why = parent.stopped
+    if code is not None and code != 0 and lim.trusted_memory and parent.peak >= 0.9 * lim.trusted_memory:
+        why = "memory"  # it died near its memory limit (an allocation failed where it could not be caught)
+    if code is None or why is not None:
+        # the grader's limit, not the student's: `error` (kept on resume) with the real total
+        result = error_result(job, assignment, "error", _stopped_message(why or "timeout", lim, timeout), device,
                               course)
         write_submission(result, folder)
         return result

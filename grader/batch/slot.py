@@ -44,6 +44,8 @@ from grader.worker.libc import die_with_parent, set_process_name
 
 ENTRY = "grader.batch.runner:run"  # a batch slot's runners grade and write the result files
 START_SECONDS = 600.0  # for the first request: the imports happen before it is read
+WATCH_SECONDS = 0.2  # how often the batch looks at a runner's resident set (its RLIMIT_DATA stops a sudden one)
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 # --------------------------------------------------------------------------- the warm parent
@@ -174,6 +176,9 @@ class WarmParent:
         self.logs = logs
         self.proc: subprocess.Popen[bytes] | None = None
         self._buffer = b""
+        self.stopped: str | None = None  # why the last run's runner was stopped: "timeout", "memory"
+        self.peak = 0  # the largest resident set of the last run's runner seen (bytes; 0: not watched)
+        self._over = False
 
     @property
     def runner_log(self) -> Path:
@@ -200,9 +205,14 @@ class WarmParent:
             )
         self._buffer = b""
 
-    def run(self, request: dict[str, Any], timeout: float) -> tuple[int | None, str]:
-        """Grade ``request`` in a forked runner: (its exit code, or None if it was stopped at ``timeout``; its log's end)."""
+    def run(self, request: dict[str, Any], timeout: float, memory: int | None = None) -> tuple[int | None, str]:
+        """Grade ``request`` in a forked runner: (its exit code, or None if it was stopped; its log's end).
+
+        Stopped at ``timeout`` seconds (:attr:`stopped` = "timeout"), or as soon as the runner's
+        resident set passes ``memory`` bytes (its own, not its worker's: the sandbox watches
+        that one): :attr:`stopped` = "memory". :attr:`peak` is the largest resident set seen."""
         request = dict(request, log=str(self.runner_log))
+        self.stopped, self.peak = None, 0
         started = None
         for _attempt in range(2):  # a warm parent that died is started again, once
             self.start()
@@ -219,8 +229,16 @@ class WarmParent:
             self._stop()
         if started is None:
             raise RuntimeError(f"the slot's warm parent did not start a runner: {_tail(self.own_log)}")
-        ended = self._read(timeout)
-        if ended is None and self.proc is not None and self.proc.poll() is None:  # too long: stop it
+        pid = int(started["pid"])
+        watch = None
+        if memory:
+            def watch() -> bool:
+                rss = _resident(pid)
+                self.peak = max(self.peak, rss)
+                return rss > memory
+        ended = self._read(timeout, watch)
+        if ended is None and self.proc is not None and self.proc.poll() is None:  # too long or too big: stop it
+            self.stopped = "memory" if self._over else "timeout"
             try:
                 os.killpg(started["pid"], signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
@@ -233,16 +251,21 @@ class WarmParent:
             return -signal.SIGKILL, _tail(self.runner_log) or _tail(self.own_log)
         return int(ended["exit"]), _tail(self.runner_log)
 
-    def _read(self, seconds: float) -> dict[str, Any] | None:
-        """The next protocol line, or None at the deadline or when the warm parent is gone."""
+    def _read(self, seconds: float, watch: Callable[[], bool] | None = None) -> dict[str, Any] | None:
+        """The next protocol line, or None at the deadline, when the warm parent is gone, or
+        when ``watch()`` (called every :data:`WATCH_SECONDS`) says stop (:attr:`_over`)."""
         assert self.proc is not None and self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
         deadline = time.monotonic() + seconds
+        self._over = False
         while b"\n" not in self._buffer:
+            if watch is not None and watch():
+                self._over = True
+                return None
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            ready, _, _ = select.select([fd], [], [], min(left, 1.0))
+            ready, _, _ = select.select([fd], [], [], min(left, WATCH_SECONDS if watch is not None else 1.0))
             if ready:
                 chunk = os.read(fd, 65536)
                 if not chunk:
@@ -285,6 +308,15 @@ class WarmParent:
                 self.proc.stdin.close()
             except OSError:
                 pass
+
+
+def _resident(pid: int) -> int:
+    """Bytes of ``pid``'s resident set (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _tail(path: Path, lines: int = 5) -> str:

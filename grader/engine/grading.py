@@ -16,7 +16,12 @@ from typing import Any
 import pytest
 
 from grader.config import Assignment, ConfigError, Course, Limits, load_course
-from grader.engine.plugin import GRADER_ERROR_MESSAGE, GradingPlugin, TestOutcome
+from grader.engine.plugin import (
+    GRADER_ERROR_MESSAGE,
+    GradingPlugin,
+    TestOutcome,
+    trusted_check_budget,
+)
 from grader.engine.sandbox import Isolation, Sandbox, WorkerLost
 from grader.engine.submission import Submission, clean_output, load_reply_ok
 from grader.files import safe_name
@@ -161,7 +166,7 @@ def grade_file(
 
         suite, public_only = public_suite_path(course, spec), True
     plugin = GradingPlugin(make_submission, course.profile(spec, device), course.seed, public_only, targets,
-                           check_budget(lim))
+                           check_budget(lim), trusted_check_budget(lim))
     args = [str(suite), "-q", "--strict-markers", "-p", "no:cacheprovider", "-p", "no:randomly", "--no-header",
             "-W", "ignore::DeprecationWarning", "-p", "no:unraisableexception", f"--rootdir={suite.parent}"]
     quiet = open(os.devnull, "w")  # noqa: SIM115 - pytest's terminal output is not the result
