@@ -44,6 +44,30 @@ class Feedback:
         self.test = test
         self.items: list[dict[str, Any]] = []
 
+    def leaderboard(self, name: str, value: float | int | str, order: str = "desc") -> None:
+        """One quantity of this submission's leaderboard entry (e.g. its accuracy).
+
+        Gradescope's results.json carries them as its top-level ``leaderboard`` list
+        (:func:`grader.reports.results.gradescope`) and a batch ranks the submissions that
+        have one in ``OUT/leaderboard.csv`` / ``leaderboard.html``
+        (:mod:`grader.reports.leaderboard`). ``order``: ``"desc"`` (higher ranks higher,
+        Gradescope's default) or ``"asc"`` (e.g. seconds). A suite records an entry only for
+        a submission that earned one (a model within its budget, trained); the quantities
+        are public on the leaderboard, whether or not the check that records them is hidden.
+        """
+        if order not in ("asc", "desc"):
+            raise ValueError(f"leaderboard order must be 'asc' or 'desc', not {order!r}")
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, str, np.integer, np.floating)):
+            raise TypeError(f"a leaderboard value is a number or a string, not {type(value).__name__}")
+        if isinstance(value, (int, np.integer)):
+            value = int(value)
+        elif not isinstance(value, str):
+            value = float(value)
+            if not np.isfinite(value):
+                raise ValueError(f"a leaderboard value must be finite, not {value!r}")
+        self.items.append({"test": self.test, "kind": "leaderboard", "name": str(name), "value": value,
+                           "order": order})
+
     def text(self, title: str, text: str) -> None:
         self.items.append({"test": self.test, "kind": "text", "title": title, "text": str(text)})
 

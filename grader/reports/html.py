@@ -22,6 +22,9 @@ import struct
 from html import escape
 from typing import Any
 
+from grader.reports.leaderboard import entries as leaderboard_entries
+from grader.reports.leaderboard import format_value
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 STYLE = """
@@ -159,6 +162,13 @@ def render(result: Any, hidden: bool = False) -> str:
         parts.append(f'<div class="problem">{_pre(problem)}</div>')
     for error in result.load_errors or []:
         parts.append(f'<div class="problem">{_pre(load_error_text(error))}</div>')
+
+    board = leaderboard_entries(result)
+    if board:  # public on the course leaderboard (results.json), whichever check recorded it
+        rows = "".join(f"<tr><td>{_e(e['name'])}</td><td>{_e(format_value(e['value']))}</td>"
+                       f"<td>{'higher' if e['order'] == 'desc' else 'lower'} is better</td></tr>" for e in board)
+        parts.append('<h2>Leaderboard entry</h2><table class="checks"><thead><tr><th>quantity</th><th>value</th>'
+                     f"<th>ranking</th></tr></thead><tbody>{rows}</tbody></table>")
 
     # failing checks first, then passed ones; each keeps the suite's order within its group
     ordered = [t for t in tests if t.status != "passed"] + [t for t in tests if t.status == "passed"]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from grader.files import atomic_write
 from grader.model import GRADER_ERROR, SubmissionResult, TestResult
+from grader.reports.leaderboard import entries as leaderboard_entries
 from grader.reports.protections import summary_line
 
 RESULTS = "results.json"
@@ -22,7 +23,8 @@ FULL = "result.full.json"  # everything, for the instructor and for resuming
 
 
 def gradescope(result: SubmissionResult) -> dict:
-    """Gradescope's results.json: score, execution_time, output, tests[], extra_data.
+    """Gradescope's results.json: score, execution_time, output, tests[], extra_data, and
+    ``leaderboard`` when the suite recorded an entry (:mod:`grader.reports.leaderboard`).
 
     ``extra_data`` is, in Gradescope's specification, "optional extra data to be stored"
     with the result: here status, assignment, device, max_score, pending manual points and
@@ -55,7 +57,7 @@ def gradescope(result: SubmissionResult) -> dict:
             "visibility": "visible",
         })
     output = visible_output(result)
-    return {
+    data = {
         "score": result.score,
         "execution_time": result.execution_time,
         "output": output,
@@ -75,6 +77,15 @@ def gradescope(result: SubmissionResult) -> dict:
                                                      "lost before it confined itself"},
         },
     }
+    # Gradescope's leaderboard: "your autograder must export a top-level "leaderboard" section
+    # in the results.json output ... an array, with objects defining the different quantities"
+    # ({"name", "value", "order"}; order "desc" by default, "asc" for e.g. time), from
+    # https://gradescope-autograders.readthedocs.io/en/latest/leaderboards/; only when the
+    # suite recorded an entry (feedback.leaderboard), so other assignments' files are unchanged
+    board = leaderboard_entries(result)
+    if board:
+        data["leaderboard"] = board
+    return data
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
