@@ -288,7 +288,8 @@ def cmd_mutants(args: argparse.Namespace, course: Course) -> int:
     _use_cache(args, lambda: _cache().batch_dir(course, work / "grading") if work else course.cache_dir or _cache().user_dir())
     log = (lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr, flush=True))
     report = measure(course, args.name, most=args.max, seed=args.seed, jobs=args.jobs, work=work,
-                     device=choose(args.device), limits=_limits(args), equiv_timeout=args.equiv_timeout, log=log)
+                     device=choose(args.device), limits=_limits(args), equiv_timeout=args.equiv_timeout, log=log,
+                     resume=args.resume)
     print(format_report(report))
     if args.json:
         Path(args.json).write_text(json.dumps(report.to_dict(), indent=1) + "\n", "utf-8")
@@ -437,6 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", choices=["auto", "cpu", "gpu"])
     p.add_argument("--json", metavar="PATH", help="also write the report as JSON")
     p.add_argument("--out", help="keep the mutant notebooks and their grading here (default: a temporary folder)")
+    p.add_argument("--resume", action="store_true", help="with --out: keep what an interrupted run of the same "
+                   "command graded there (same --max, --seed and catalogue)")
     p.add_argument("--equiv-timeout", type=float, default=60.0,
                    help="seconds the equivalence comparison of one survivor may run (default 60)")
     p.add_argument("--fail-under", type=float, metavar="PERCENT", help="exit 1 when the score is below PERCENT")

@@ -459,8 +459,13 @@ def equivalent(master_units: list[dict], mutant_units: list[dict], names: list[s
 
 def measure(course: Course, name: str, most: int | None = 50, seed: int = 0, jobs: int = 1,
             work: Path | None = None, device: DeviceChoice | None = None, limits: dict | None = None,
-            equiv_timeout: float = 60.0, log: Callable[[str], None] = lambda s: None) -> Report:
-    """Mutate ``name``'s master, grade every mutant with its suite, classify them."""
+            equiv_timeout: float = 60.0, log: Callable[[str], None] = lambda s: None,
+            resume: bool = False) -> Report:
+    """Mutate ``name``'s master, grade every mutant with its suite, classify them.
+
+    ``resume`` (with ``work``): keep the results an earlier, interrupted run of the same
+    mutants left in ``work`` (as ``grader grade`` resumes); only for the same master,
+    catalogue, ``most`` and ``seed``: a mutant is known by its id, not its source."""
     start = time.perf_counter()
     spec = course.assignment(name)
     master = read_submission(spec.notebook)
@@ -476,7 +481,7 @@ def measure(course: Course, name: str, most: int | None = 50, seed: int = 0, job
     try:
         paths = write_submissions(spec.notebook, mutants, work / "mutants")
         results = grade_batch([work / "mutants"], course, work / "grading", name, device or DeviceChoice("cpu", 0),
-                              jobs=jobs, force=True, limits=limits or {}, log=log)
+                              jobs=jobs, force=not (resume and keep), limits=limits or {}, log=log)
         by_name = {r.submission: r for r in results}
         baseline = by_name.get(ORIGINAL)
         if baseline is None or baseline.max_score <= 0 or baseline.score < baseline.max_score:
