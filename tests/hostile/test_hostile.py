@@ -581,6 +581,8 @@ def test_every_worker_reports_its_confinement(batch):
             assert box["uid"] == f"unchanged ({os.getuid()})" and box["mounts_locked"] is True, (name, box)
         assert [p.name for p in missing(box)] == [], (name, box)
         assert box["rlimits"]["core"] == 0
+    # every protection in force: no false alarm from the batch's one-time warning (issue 11.2)
+    assert "the worker runs without" not in batch.stderr, batch.stderr[-2000:]
 
 
 def test_the_batch_stays_quick(batch):
