@@ -140,7 +140,7 @@ def test_markers_are_the_plugins():
 
     registered = set(MARKERS)
     documented = {name.rsplit(".", 1)[-1] for name, _ in _rows("## Markers")}
-    assert documented == registered == {"points", "hidden", "target"}
+    assert documented == registered == {"points", "hidden", "target", "budget"}
 
 
 def test_fixtures_are_the_plugins():
