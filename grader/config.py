@@ -67,7 +67,7 @@ class Limits:
     inodes: int = 20000  # files, folders and links in the scratch directory together
     # seconds of the student's code one check may use (its calls together; a check's mark
     # @pytest.mark.budget(s) overrides): past it that check fails and the next gets a fresh
-    # worker. None: half of ``timeout``; 0: no per-check limit
+    # worker. None: a quarter of ``timeout``; 0: no per-check limit
     check_timeout: float | None = None
     # a model the student returns, checked on the trusted side from its config before Keras
     # rebuilds it (grader.engine.model_policy; enforced by grader.engine.submission)

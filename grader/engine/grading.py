@@ -90,10 +90,11 @@ def _enclosing_repository(root: Path) -> Path | None:
 
 
 def check_budget(limits: Limits) -> float | None:
-    """Seconds of worker time one check may use: ``check_timeout`` (default: half of
-    ``timeout``; 0: no limit per check), never more than ``timeout``."""
+    """Seconds of worker time one check may use: ``check_timeout`` (default: a quarter of
+    ``timeout``, so that a function that loops in two checks still leaves half of the time
+    for the others; 0: no limit per check), never more than ``timeout``."""
     if limits.check_timeout is None:
-        return limits.timeout / 2
+        return limits.timeout / 4
     if limits.check_timeout <= 0:
         return None
     return min(limits.check_timeout, limits.timeout)

@@ -227,3 +227,20 @@ def test_public_checks_do_not_give_the_weight_counts_away(tmp_path):
     shown = proc.stdout + proc.stderr
     for value in answers.values():
         assert str(value) not in shown, (value, shown)
+
+
+def test_an_infinite_loop_costs_only_its_own_checks(tmp_path):
+    """accuracy() loops forever, everything else is right, 20 s time limit: accuracy's two
+    checks are cut at their budget (a quarter of the limit each) and fail; the other
+    checks run on fresh starts of the code: 16/18, status ok, the cut checks named."""
+    source = (SUBMISSIONS / "correct_vectorized.py").read_text()
+    head = "def accuracy(probabilities, labels):\n"
+    assert head in source
+    sub = tmp_path / "loop_accuracy.py"
+    sub.write_text(source.replace(head, head + "    while True:\n        pass\n", 1))
+    result = grade_file(sub, assignment=ASSIGNMENT, course=course(), device="cpu", limits={"timeout": 20})
+    assert (result.status, result.score, result.max_score) == ("ok", 16.0, MAX_SCORE), result.message
+    failures = failed_tests(result)
+    assert set(failures) == {"test_accuracy_small", "test_accuracy_random"}
+    assert "ran longer than the 5 s this check may take" in failures["test_accuracy_small"]
+    assert "Checks stopped before they ended: accuracy" in result.message
