@@ -155,7 +155,7 @@ def test_a_second_worker_costs_a_fork(tmp_path):
 
 
 def test_budgets_come_from_limits_and_marks():
-    assert check_budget(Limits(timeout=180)) == 90
+    assert check_budget(Limits(timeout=180)) == 45  # a quarter of timeout
     assert check_budget(Limits(timeout=180).merged({"check_timeout": 20})) == 20
     assert check_budget(Limits(timeout=10).merged({"check_timeout": 20})) == 10
     assert check_budget(Limits(timeout=10).merged({"check_timeout": 0})) is None
