@@ -368,7 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("grade", help="grade submissions (files or folders) with all checks")
     p.add_argument("paths", nargs="+")
-    p.add_argument("--assignment", help="assignment name (default: from notebook metadata or file name)")
+    p.add_argument("--assignment", help="the batch's assignment (default: the one every file names, by notebook "
+                                        "metadata or file name); 'each': every file graded against the assignment "
+                                        "it names itself, only for a folder you made (the README's example)")
     p.add_argument("--out", default="grading-out", help="output folder (default: grading-out)")
     p.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])

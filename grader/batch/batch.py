@@ -68,6 +68,12 @@ from grader.source.assignment import (
 )
 from grader.source.notebook import SubmissionFile, SubmissionUnreadable, read_submission
 
+# --assignment each: every file graded against the assignment it names itself (metadata, else
+# its file name). Only for a folder the instructor made (the README's example batch): in
+# students' submissions of one assignment a file must never choose its own suite.
+EACH = "each"
+EACH_UNKNOWN = ("cannot tell which assignment this file is for (no notebook metadata, no assignment name in "
+                "its file name): not graded; grade it with --assignment NAME")
 SUFFIXES = (".ipynb", ".py")
 SKIP_DIRS = {".ipynb_checkpoints", "__pycache__", ".git"}
 
@@ -127,7 +133,9 @@ def grade_batch(
     """Grade every submission under ``paths`` into ``out``; one row each, whatever happens.
 
     ``assignment``: the batch's one assignment; None infers it once from the files (all must
-    agree, else :class:`grader.source.assignment.AssignmentUnclear`, a ConfigError).
+    agree, else :class:`grader.source.assignment.AssignmentUnclear`, a ConfigError);
+    :data:`EACH` grades every file against the assignment it names itself, one group after
+    another (an error row for a file that names none): for an instructor's own mixed folder.
     ``progress(done, total)`` is called once the work is planned (submissions already
     graded count as done) and after each submission; ``log`` gets one line per submission.
     ``cluster``: the address of a Dask scheduler (or ``local:N``) to grade on instead of
@@ -144,17 +152,51 @@ def grade_batch(
     work = plan(discover(paths, exclude=[out]))
     limits = limits or {}
     declared: dict[str, str | None] = {}  # each file's metadata assignment, once read (kept small)
-    if assignment is None and work:  # once, for the whole batch: no file chooses its own suite
-        inferred = []
+    results: dict[str, SubmissionResult] = {}
+    groups: dict[str, list[Job]] = {}
+    if assignment == EACH:  # the instructor's own mixed folder: each file's own assignment
         for job in work:
             sub = _read(job.path)
             declared[job.name] = declared_assignment(sub)
-            inferred.append((job.path, infer_assignment(sub, job.path, course)))
-        assignment = batch_assignment(inferred, course)
-        log(f"assignment {assignment}: named by all {len(work)} file(s)")
-    results: dict[str, SubmissionResult] = {}
+            own = infer_assignment(sub, job.path, course)
+            if own is None:
+                result = error_result(job, None, "error", EACH_UNKNOWN, device.name)
+                write_submission(result, submission_dir(out, job.name))
+                results[job.name] = result
+                log(f"{job.name}: {EACH_UNKNOWN}")
+            else:
+                groups.setdefault(own, []).append(job)
+        log("assignments: " + ", ".join(f"{name} ({len(jobs)} file(s))" for name, jobs in sorted(groups.items())))
+    else:
+        if assignment is None and work:  # once, for the whole batch: no file chooses its own suite
+            inferred = []
+            for job in work:
+                sub = _read(job.path)
+                declared[job.name] = declared_assignment(sub)
+                inferred.append((job.path, infer_assignment(sub, job.path, course)))
+            assignment = batch_assignment(inferred, course)
+            log(f"assignment {assignment}: named by all {len(work)} file(s)")
+        groups = {assignment: work} if assignment is not None else {}
+    total = len(work)
+    for group_assignment, group in sorted(groups.items()):
+        warned = _grade_group(group, group_assignment, results, declared, total, course, out, device, jobs,
+                              force, limits, progress, log, cluster, warn, warned, paths)
+    atomic_write(out / GRADES_CSV, gradebook_csv(list(results.values())))
+    # OUT/leaderboard.csv + .html when the suite records leaderboard entries (feedback.leaderboard)
+    write_leaderboard(list(results.values()), out, f"Leaderboard: {', '.join(sorted(groups)) or '?'}")
+    write_review(list(results.values()), out)  # <out>/manual/<question>.md + points.csv for the instructor
+    return [results[j.name] for j in work]
+
+
+def _grade_group(group: list[Job], assignment: str, results: dict[str, SubmissionResult],
+                 declared: dict[str, str | None], total: int, course: Course, out: Path, device: DeviceChoice,
+                 jobs: int, force: bool, limits: dict, progress: Callable[[int, int], None] | None,
+                 log: Callable[[str], None], cluster: str | None, warn: Callable[[str], None], warned: bool,
+                 paths: list[Path]) -> bool:
+    """Grade ``group``, the batch's files of one assignment, into ``results``; True once the
+    batch's one-time warning has been given."""
     todo = []
-    for job in work:
+    for job in group:
         done = None if force else _resume(out, job, log)
         if done is not None and done.status == GRADER_ERROR:
             log(f"{job.name}: the grader failed on it last time, graded again")
@@ -188,7 +230,6 @@ def grade_batch(
         from grader.batch.cluster import ClusterBackend
 
         backend = ClusterBackend(cluster, course, out, assignment, device, limits, log)
-    total = len(work)
     try:
         backend.start(todo)
         if progress is not None:
@@ -210,11 +251,7 @@ def grade_batch(
                 progress(len(results), total)
     finally:
         backend.close()
-    atomic_write(out / GRADES_CSV, gradebook_csv(list(results.values())))
-    # OUT/leaderboard.csv + .html when the suite records leaderboard entries (feedback.leaderboard)
-    write_leaderboard(list(results.values()), out, f"Leaderboard: {assignment or '?'}")
-    write_review(list(results.values()), out)  # <out>/manual/<question>.md + points.csv for the instructor
-    return [results[j.name] for j in work]
+    return warned
 
 
 def unprotected_warning(report: dict) -> str:
