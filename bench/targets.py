@@ -76,7 +76,8 @@ def part_full(repeats: int, work: Path, config: Path) -> dict:
     runs = []
     for rep in range(repeats):
         out = work / f"full-{rep}"
-        cmd = [GRADER, "grade", *map(str, notebooks), "--out", str(out), "--jobs", "1", "--force", "--quiet"]
+        cmd = [GRADER, "grade", *map(str, notebooks), "--out", str(out), "--jobs", "1", "--force", "--quiet",
+               "--assignment", "each"]  # one notebook of each exercise
         m = run_measured(cmd, cwd=config.parent)
         runs.append({"wall": round(m.wall, 1), "peak_rss": m.peak_rss, "load": m.load_before,
                      "execution": execution_times(out), "grades": grades(out), "rc": m.returncode})
@@ -120,7 +121,8 @@ def part_jobs(repeats: int, work: Path, size: int, config: Path, exercises: list
     for rep in range(repeats):
         for jobs in (1, 2):
             out = work / f"jobs{jobs}-{rep}"
-            cmd = [GRADER, "grade", str(folder), "--out", str(out), "--jobs", str(jobs), "--force", "--quiet"]
+            cmd = [GRADER, "grade", str(folder), "--out", str(out), "--jobs", str(jobs), "--force", "--quiet",
+                   "--assignment", "each"]  # the folder may mix exercises
             m = run_measured(cmd, cwd=config.parent)
             g = grades(out)
             runs[jobs].append({"wall": round(m.wall, 1), "peak_rss": m.peak_rss, "load": m.load_before,
