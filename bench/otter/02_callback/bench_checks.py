@@ -27,7 +27,10 @@ QUESTIONS = [  # (name, points, hidden)
 ]
 
 SEED = 20261121  # the course seed (autograder.toml)
-BUDGET = {"train_samples": 10000, "max_epochs": 10, "target_accuracy": 0.99, "consistency_margin": 0.03}
+BUDGET = {"train_samples": 10000, "max_epochs": 10, "target_accuracy": 0.99}
+# the twin keeps the earlier tie of the History to the images it was trained on; our suite now
+# evaluates the model on held-out test images (heldout_samples/heldout_margin, docs/CALIBRATION.md)
+CONSISTENCY_MARGIN = 0.03
 CLASS = "AccuracyThresholdCallback"
 _TRAINED = {}
 
@@ -167,5 +170,5 @@ def test_train_mnist_model_agrees(ns):
         scores = np.asarray(model.predict(x.astype(np.float32) * np.float32(factor), batch_size=2000, verbose=0))
         if scores.ndim == 2 and scores.shape[0] == len(y):
             best = max(best, float(np.mean(np.argmax(scores, axis=1) == y)))
-    assert best >= accuracy[-1] - BUDGET["consistency_margin"], \
+    assert best >= accuracy[-1] - CONSISTENCY_MARGIN, \
         f"the model classifies {best:.4f}, the History says {accuracy[-1]:.4f}"
