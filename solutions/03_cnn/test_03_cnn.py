@@ -124,11 +124,16 @@ def test_reshape_and_normalize_values(submission, rng):
 @pytest.mark.points(1)
 @pytest.mark.target("reshape_and_normalize")
 def test_reshape_and_normalize_any_count(submission, rng):
-    """reshape_and_normalize: 1, 7 and 60 images"""
+    """reshape_and_normalize: 1, 7 and 60 images, and dark images (no pixel reaches 255)"""
     for count in (1, 7, 60):
         images = random_images(rng, count)
         found = submission.call("reshape_and_normalize", images)
         check_reshaped(found, images, f"reshape_and_normalize({count} images of 28x28)")
+    # the scale is fixed (255), whatever the images: dividing by images.max() is right only
+    # when some pixel is 255, as in every batch above
+    dark = rng.integers(0, 200, size=(6, 28, 28), dtype=np.uint8)
+    found = submission.call("reshape_and_normalize", dark)
+    check_reshaped(found, dark, f"reshape_and_normalize(6 dark images of 28x28, brightest pixel {int(dark.max())})")
 
 
 def probe_leaves_input(ns, images):
