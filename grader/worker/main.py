@@ -333,6 +333,10 @@ def serve_confined(fd_in: int, fd_out: int, setup: dict) -> None:
 
     report = confine(setup)
     report["started"] = "forked from the warm runner" if setup.get("forked") else "fresh interpreter"
+    # the worker's own imports, confined but before it says it is ready: a worker that cannot
+    # even import numpy (a memory limit too small, a broken install) dies before its report,
+    # which the trusted side records as the grader's failure, never the student's
+    import numpy  # noqa: F401
     worker = Worker(fd_in, fd_out)
     worker.seed_value = int(setup.get("seed", 0))
     # first frame back: how the confinement went (the trusted side records it)

@@ -108,7 +108,18 @@ def _worker_tasks() -> int:
     return total
 
 
-def _descendants() -> list[str]:
+def _descendants(wait: float = 10.0) -> list[str]:
+    """This test process's live descendants, once they had ``wait`` seconds to end (a killed
+    zygote or worker takes a moment to be reaped on a busy machine)."""
+    deadline = time.monotonic() + wait
+    while True:
+        found = _live_descendants()
+        if not found or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.1)
+
+
+def _live_descendants() -> list[str]:
     found = []
     for proc in psutil.Process().children(recursive=True):
         try:
