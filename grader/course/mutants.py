@@ -16,7 +16,8 @@ The instructor's tool for measuring a suite (docs/AUTHORING.md, "Measuring a sui
    the unchanged master, which must get full marks.
 3. **Verdicts.** ``killed``: under full marks. ``survived``: full marks. ``equivalent``: full
    marks, and the graded names give the same results as the master's on the catalogue's
-   random inputs (``inputs_<name>(rng)`` yields argument tuples; a constant is compared as a
+   random inputs (``inputs_<name>(rng)`` yields argument tuples; a returned Keras model is
+   compared by its config with canonical layer names, i.e. as an architecture; a constant is compared as a
    value), run in a subprocess with a timeout (a mutant may loop). ``error``: the grader
    itself failed on it (a ``grader-error`` row). The score is killed / (all - equivalent).
 4. **Messages.** A killed catalogue mistake is checked for a failing message containing its
@@ -376,7 +377,24 @@ def run(units):
                 pass
     return ns
 
+def keras_config(value):
+    """A Keras model's architecture and compile settings, names canonical (None: not a model)."""
+    if not (hasattr(value, "to_json") and hasattr(value, "get_config")):
+        return None
+    from grader.checks.models import canonical_names  # the grader's own canonical form
+    try:
+        config = canonical_names(json.loads(value.to_json()))
+    except Exception:
+        return None
+    optimizer = (config.get("compile_config") or {}).get("optimizer")
+    if isinstance(optimizer, dict) and isinstance(optimizer.get("config"), dict):
+        optimizer["config"].pop("name", None)  # "adam", "adam_1": Keras counts its optimizers
+    return config
+
 def same(a, b):
+    model_a, model_b = keras_config(a), keras_config(b)
+    if model_a is not None or model_b is not None:  # two builds of one architecture
+        return model_a is not None and model_a == model_b
     if type(a) is not type(b):
         return False
     if np is not None and isinstance(a, np.ndarray):

@@ -76,3 +76,9 @@ def inputs_reshape_and_normalize(rng):
         yield (images,)
     yield (np.zeros((3, 28, 28), dtype=np.uint8),)
     yield (np.full((2, 28, 28), 255, dtype=np.uint8),)
+
+
+def inputs_build_cnn(rng):
+    """No arguments: the returned model is compared as an architecture (its config with
+    canonical layer names, compile settings included)."""
+    yield ()

@@ -111,3 +111,11 @@ def inputs_third_pair_choices(rng):
         yield size, int(rng.integers(1, 257))
     for _ in range(40):
         yield int(rng.integers(1, 200)), int(rng.integers(1, 513))
+
+
+def inputs_build_lenet(rng):
+    """The defaults and other sizes: the returned models are compared as architectures."""
+    yield ()
+    yield ((6, 16), (120, 84))
+    for _ in range(3):
+        yield ((int(rng.integers(2, 33)), int(rng.integers(2, 33))), (int(rng.integers(8, 200)), int(rng.integers(8, 200))))

@@ -158,3 +158,24 @@ def test_grader_mutants_on_the_demo_course(tmp_path: Path, capsys):
     assert report["score_percent"] == round(100 * killed / (report["total"] - report["equivalent"]), 1)
     assert "c_small_arrays_only" in printed and f"{report['score_percent']:.1f}%" in printed
     assert (tmp_path / "work" / "mutants" / "original.ipynb").is_file()
+
+
+def test_models_are_compared_as_architectures(tmp_path):
+    """A builder's Keras model is compared by its config with canonical names (the optimizer's
+    counted name too): MaxPooling2D(2) is MaxPooling2D(2, 2); MaxPooling2D(3) is not."""
+    from grader.course.mutants import equivalent
+
+    def unit(pool: str) -> list[dict]:
+        source = ("import keras\nfrom keras import layers\n\n\ndef build():\n"
+                  "    model = keras.Sequential([keras.Input((8, 8, 1)), layers.Conv2D(2, 3), "
+                  f"layers.{pool}, layers.Flatten(), layers.Dense(3, activation='softmax')])\n"
+                  "    model.compile(optimizer='adam', loss='sparse_categorical_crossentropy')\n"
+                  "    return model\n")
+        return [{"source": source, "filename": "cell", "lines": None}]
+
+    catalogue = tmp_path / "hidden_mutants.py"
+    catalogue.write_text("MISTAKES = []\n\n\ndef inputs_build(rng):\n    yield ()\n")
+    same, why = equivalent(unit("MaxPooling2D(2, 2)"), unit("MaxPooling2D(2)"), ["build"], catalogue, 0, 120)
+    assert same, why
+    same, why = equivalent(unit("MaxPooling2D(2, 2)"), unit("MaxPooling2D(3)"), ["build"], catalogue, 0, 120)
+    assert not same and "build differs" in why
