@@ -310,6 +310,8 @@ class Sandbox:
         or recorded survives (its scratch folder is emptied too); the limits and the
         submission's deadline carry on. :class:`WorkerLost` when that deadline has passed."""
         self._end_worker()
+        if self.uid is not None:  # the uid's task count (RLIMIT_NPROC) must be free again
+            _wait_uid_reaped(self.uid)
         self._earlier_output.append(self.drain.text())
         _empty(self.scratch)
         if self.time_left() <= 0:
@@ -657,6 +659,31 @@ def _wait_uid_gone(uid: int, seconds: float = 3.0) -> None:
             except psutil.Error:
                 pass
         if not alive:
+            return
+        _kill_uid(uid)
+        time.sleep(0.05)
+
+
+def _wait_uid_reaped(uid: int, seconds: float = 15.0) -> None:
+    """Until no process of ``uid`` is left, zombies included: a zombie still counts against
+    ``RLIMIT_NPROC``, so a fresh worker started beside a dying fork bomb's remains could not
+    fork. Zombies re-parented to this process (the subreaper) are reaped here."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for child in psutil.Process().children(recursive=False):
+            try:
+                if child.status() == psutil.STATUS_ZOMBIE:
+                    child.wait(timeout=0)
+            except psutil.Error:
+                pass
+        left = []
+        for proc in psutil.process_iter(["uids"]):
+            try:
+                if proc.info["uids"] and proc.info["uids"].real == uid:
+                    left.append(proc)
+            except psutil.Error:
+                pass
+        if not left:
             return
         _kill_uid(uid)
         time.sleep(0.05)
