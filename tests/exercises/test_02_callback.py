@@ -9,28 +9,12 @@ differently from the solution get full marks.
 
 from __future__ import annotations
 
-import os
-
-import nbformat
-import pytest
-
-from grader.course.release import student_notebook
-from grader.engine.grading import grade_file
-from tests.exercises.common import (
-    ROOT,
-    assert_full_marks,
-    assert_graded_as,
-    course,
-    failed_tests,
-    grader_of,
-)
-
-os.environ.setdefault("GRADER_OFFLINE", "1")
+from tests.exercises.common import ROOT, SlowExerciseContract, course, grader_of
 
 SUBMISSIONS = ROOT / "tests" / "submissions" / "02_callback"
 ASSIGNMENT = "02_callback"
 MAX_SCORE = 13.0
-SLOT = 22  # this module's own sandbox slot (see tests/exercises/test_01_keras_basics.py)
+SLOT = 22  # this module's own sandbox slot (ExerciseContract.SLOT, tests/exercises/common.py)
 ALL_TESTS = {
     "test_callback_is_a_keras_callback", "test_callback_default_threshold",
     "test_callback_other_thresholds", "test_callback_without_accuracy",
@@ -90,8 +74,8 @@ WRONG = {
         for test in ("test_train_mnist_history", "test_train_mnist_uses_callback", "test_train_mnist_model_agrees")
     }),
 }
-# Graded only with GRADER_ALL_SUBMISSIONS=1 (each runs train_mnist in the worker; the set
-# above already covers every check): more mistakes, exact points as well.
+# Graded only with GRADER_ALL_SUBMISSIONS=1 (ExerciseContract.wrong(); each runs train_mnist
+# in the worker; the set above already covers every check): more mistakes, exact points as well.
 EXTRA = {
     "wrong_self_stop_training.py": (4, {
         "test_callback_default_threshold": ["self.stop_training", "self.model.stop_training = True"],
@@ -108,15 +92,15 @@ EXTRA = {
         "test_train_mnist_history": ["asked for 20 epochs; at most 10"],
     }),
 }
-if os.environ.get("GRADER_ALL_SUBMISSIONS", "").lower() in ("1", "true", "yes"):
-    WRONG.update(EXTRA)
 
 CORRECT = ["correct_rescaling_layer.py", "correct_getattr_style.py"]
 
 
-def test_every_submission_is_covered():
-    files = {p.name for p in SUBMISSIONS.iterdir() if p.suffix in (".py", ".ipynb")}
-    assert files == set(WRONG) | set(EXTRA) | set(CORRECT)
+class TestContract(SlowExerciseContract):
+    """The exercises' contract (tests/exercises/common.py) on this module's submissions."""
+
+    ASSIGNMENT, SUBMISSIONS, MAX_SCORE, ALL_TESTS = ASSIGNMENT, SUBMISSIONS, MAX_SCORE, ALL_TESTS
+    WRONG, EXTRA, CORRECT, SLOT, graded = WRONG, EXTRA, CORRECT, SLOT, staticmethod(graded)
 
 
 def test_profiles_have_what_the_suite_reads():
@@ -125,36 +109,3 @@ def test_profiles_have_what_the_suite_reads():
         assert {"train_samples", "max_epochs", "target_accuracy", "heldout_samples", "heldout_margin"} <= set(profile)
         assert profile["max_epochs"] == 10 and profile["target_accuracy"] == 0.99
     assert course().profile(course().assignment(ASSIGNMENT), "gpu")["train_samples"] == 60000
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(WRONG))
-def test_wrong_submission_gets_exact_points(name):
-    score, expected_failures = WRONG[name]
-    assert_graded_as(graded(SUBMISSIONS / name), score, expected_failures, ALL_TESTS, MAX_SCORE)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", CORRECT)
-def test_correct_submission_gets_full_marks(name):
-    assert_full_marks(graded(SUBMISSIONS / name), MAX_SCORE)
-
-
-@pytest.mark.slow
-def test_solution_notebook_gets_full_marks():
-    result = graded(course().assignment(ASSIGNMENT).notebook)
-    assert result.status == "ok", result.message
-    assert failed_tests(result) == {}
-    assert result.score == MAX_SCORE
-
-
-@pytest.mark.slow
-def test_blank_student_notebook_gets_zero(tmp_path):
-    spec = course().assignment(ASSIGNMENT)
-    stub = tmp_path / f"{ASSIGNMENT}.ipynb"
-    stub.write_text(student_notebook(spec), encoding="utf-8")
-    nb = nbformat.read(stub, as_version=4)
-    assert not any("SOLUTION" in c.source for c in nb.cells)
-    result = grade_file(stub, assignment=ASSIGNMENT, course=course(), device="cpu", slot=SLOT)
-    assert result.score == 0
-    assert result.max_score == MAX_SCORE

@@ -10,30 +10,17 @@ the solution get full marks.
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 import warnings
 
-import nbformat
 import pytest
 
-from grader.course.release import student_notebook
-from grader.engine.grading import grade_file
-from tests.exercises.common import (
-    ROOT,
-    assert_full_marks,
-    assert_graded_as,
-    course,
-    failed_tests,
-    grader_of,
-)
-
-os.environ.setdefault("GRADER_OFFLINE", "1")
+from tests.exercises.common import ROOT, SlowExerciseContract, course, grader_of
 
 SUBMISSIONS = ROOT / "tests" / "submissions" / "03_cnn"
 ASSIGNMENT = "03_cnn"
 MAX_SCORE = 12.0
-SLOT = 23  # this module's own sandbox slot (see tests/exercises/test_01_keras_basics.py)
+SLOT = 23  # this module's own sandbox slot (ExerciseContract.SLOT, tests/exercises/common.py)
 ALL_TESTS = {
     "test_reshape_and_normalize_shape", "test_reshape_and_normalize_values",
     "test_reshape_and_normalize_any_count", "test_reshape_and_normalize_new_array",
@@ -79,8 +66,9 @@ WRONG = {
         "test_reshape_and_normalize_any_count": ["channel axis"],
     }),
 }
-# Graded only with GRADER_ALL_SUBMISSIONS=1: every 03 submission costs a training run of the
-# grader's (~10-20 s), and the set above already covers each check; these add more mistakes.
+# Graded only with GRADER_ALL_SUBMISSIONS=1 (ExerciseContract.wrong()): every 03 submission
+# costs a training run of the grader's (~10-20 s), and the set above already covers each check;
+# these add more mistakes.
 EXTRA = {
     "wrong_not_normalized.py": (10, {
         "test_reshape_and_normalize_values": ["not scaled", "divide by 255"],
@@ -94,15 +82,15 @@ EXTRA = {
         "test_build_cnn_trains": ["at least 78% is expected", "optimizer: expected 'adam'"],
     }),
 }
-if os.environ.get("GRADER_ALL_SUBMISSIONS", "").lower() in ("1", "true", "yes"):
-    WRONG.update(EXTRA)
 
 CORRECT = ["correct_functional.py", "correct_add_layers.py", "correct_tf_nn_activations.py"]
 
 
-def test_every_submission_is_covered():
-    files = {p.name for p in SUBMISSIONS.iterdir() if p.suffix in (".py", ".ipynb")}
-    assert files == set(WRONG) | set(EXTRA) | set(CORRECT)
+class TestContract(SlowExerciseContract):
+    """The exercises' contract (tests/exercises/common.py) on this module's submissions."""
+
+    ASSIGNMENT, SUBMISSIONS, MAX_SCORE, ALL_TESTS = ASSIGNMENT, SUBMISSIONS, MAX_SCORE, ALL_TESTS
+    WRONG, EXTRA, CORRECT, SLOT, graded = WRONG, EXTRA, CORRECT, SLOT, staticmethod(graded)
 
 
 def test_profiles_have_what_the_suite_reads():
@@ -132,39 +120,6 @@ def test_calibration_trains_the_architecture_the_suite_expects():
     assert report.ok, report.message()
     # the one-mistake variant calibrated against is one the suite also names
     assert not compare_layers(calibrate.cnn_variant("logits_output"), suite.EXPECTED_LAYERS).ok
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(WRONG))
-def test_wrong_submission_gets_exact_points(name):
-    score, expected_failures = WRONG[name]
-    assert_graded_as(graded(SUBMISSIONS / name), score, expected_failures, ALL_TESTS, MAX_SCORE)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", CORRECT)
-def test_correct_submission_gets_full_marks(name):
-    assert_full_marks(graded(SUBMISSIONS / name), MAX_SCORE)
-
-
-@pytest.mark.slow
-def test_solution_notebook_gets_full_marks():
-    result = graded(course().assignment(ASSIGNMENT).notebook)
-    assert result.status == "ok", result.message
-    assert failed_tests(result) == {}
-    assert result.score == MAX_SCORE
-
-
-@pytest.mark.slow
-def test_blank_student_notebook_gets_zero(tmp_path):
-    spec = course().assignment(ASSIGNMENT)
-    stub = tmp_path / f"{ASSIGNMENT}.ipynb"
-    stub.write_text(student_notebook(spec), encoding="utf-8")
-    nb = nbformat.read(stub, as_version=4)
-    assert not any("SOLUTION" in c.source for c in nb.cells)
-    result = grade_file(stub, assignment=ASSIGNMENT, course=course(), device="cpu", slot=SLOT)
-    assert result.score == 0
-    assert result.max_score == MAX_SCORE
 
 
 @pytest.mark.slow

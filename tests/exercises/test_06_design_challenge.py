@@ -12,30 +12,18 @@ submissions written differently from the solution get full marks and an entry.
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 
-import nbformat
 import pytest
 
-from grader.course.release import student_notebook
-from grader.engine.grading import grade_file
 from grader.reports.leaderboard import leaderboard_rows, write_leaderboard
 from grader.reports.results import gradescope
-from tests.exercises.common import (
-    ROOT,
-    assert_full_marks,
-    assert_graded_as,
-    course,
-    grader_of,
-)
-
-os.environ.setdefault("GRADER_OFFLINE", "1")
+from tests.exercises.common import ROOT, SlowExerciseContract, course, grader_of
 
 SUBMISSIONS = ROOT / "tests" / "submissions" / "06_design_challenge"
 ASSIGNMENT = "06_design_challenge"
 MAX_SCORE = 7.0
-SLOT = 36  # this module's own sandbox slot (see tests/exercises/test_01_keras_basics.py)
+SLOT = 36  # this module's own sandbox slot (ExerciseContract.SLOT, tests/exercises/common.py)
 ALL_TESTS = {
     "test_build_model_rules", "test_build_model_input_output", "test_build_model_trains",
     "test_build_model_accuracy_baseline", "test_build_model_accuracy_cnn",
@@ -74,11 +62,6 @@ WRONG = {
     }),
 }
 CORRECT = ["correct_uncompiled.py", "correct_batchnorm_functional.py"]
-
-
-def test_every_submission_is_covered():
-    files = {p.name for p in SUBMISSIONS.iterdir() if p.suffix in (".py", ".ipynb")}
-    assert files == set(WRONG) | set(CORRECT)
 
 
 def test_profiles_have_what_the_suite_reads():
@@ -158,33 +141,29 @@ def _entry(result) -> list[tuple[str, str]]:
     return [(e["name"], e["order"]) for e in gradescope(result).get("leaderboard", [])]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(WRONG))
-def test_wrong_submission_gets_exact_points(name):
-    score, expected_failures = WRONG[name]
-    result = graded(SUBMISSIONS / name)
-    assert_graded_as(result, score, expected_failures, ALL_TESTS, MAX_SCORE)
-    # an entry only for a model within the rules that trained (the dense network: weak, but fair)
-    assert _entry(result) == (LEADERBOARD if "test_build_model_trains" not in expected_failures else [])
+class TestContract(SlowExerciseContract):
+    """The exercises' contract (tests/exercises/common.py) on this module's submissions, and a
+    leaderboard entry only for a model within the rules that trained (the dense network: weak,
+    but fair): each correct submission and the solution get one, a blank notebook none."""
 
+    ASSIGNMENT, SUBMISSIONS, MAX_SCORE, ALL_TESTS = ASSIGNMENT, SUBMISSIONS, MAX_SCORE, ALL_TESTS
+    WRONG, CORRECT, SLOT, graded = WRONG, CORRECT, SLOT, staticmethod(graded)
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", CORRECT)
-def test_correct_submission_gets_full_marks_and_an_entry(name):
-    result = graded(SUBMISSIONS / name)
-    assert_full_marks(result, MAX_SCORE)
-    assert _entry(result) == LEADERBOARD
+    def check_wrong(self, name, result, expected_failures):
+        assert _entry(result) == (LEADERBOARD if "test_build_model_trains" not in expected_failures else [])
 
+    def check_correct(self, name, result):
+        assert _entry(result) == LEADERBOARD
 
-@pytest.mark.slow
-def test_solution_notebook_gets_full_marks_and_its_entry():
-    result = graded(course().assignment(ASSIGNMENT).notebook)
-    assert_full_marks(result, MAX_SCORE)
-    assert result.pending_points == 2
-    board = {e["name"]: e["value"] for e in gradescope(result)["leaderboard"]}
-    assert board["Parameters"] == 148_650
-    assert course().profile(course().assignment(ASSIGNMENT), "cpu")["accuracy_b"] <= board["Test accuracy"] <= 1
-    assert 0 < board["Training seconds"] <= course().profile(course().assignment(ASSIGNMENT), "cpu")["max_train_seconds"]
+    def check_solution(self, result):
+        assert result.pending_points == 2
+        board = {e["name"]: e["value"] for e in gradescope(result)["leaderboard"]}
+        assert board["Parameters"] == 148_650
+        assert course().profile(course().assignment(ASSIGNMENT), "cpu")["accuracy_b"] <= board["Test accuracy"] <= 1
+        assert 0 < board["Training seconds"] <= course().profile(course().assignment(ASSIGNMENT), "cpu")["max_train_seconds"]
+
+    def check_blank(self, result):
+        assert "leaderboard" not in gradescope(result)
 
 
 @pytest.mark.slow
@@ -198,16 +177,3 @@ def test_the_batch_leaderboard_ranks_the_entries_by_accuracy(tmp_path):
     accuracies = [float(row[2]) for row in rows]
     assert accuracies == sorted(accuracies, reverse=True)
     assert rows[-1][1] == "wrong_dense_only"
-
-
-@pytest.mark.slow
-def test_blank_student_notebook_gets_zero(tmp_path):
-    spec = course().assignment(ASSIGNMENT)
-    stub = tmp_path / f"{ASSIGNMENT}.ipynb"
-    stub.write_text(student_notebook(spec), encoding="utf-8")
-    nb = nbformat.read(stub, as_version=4)
-    assert not any("SOLUTION" in c.source for c in nb.cells)
-    result = grade_file(stub, assignment=ASSIGNMENT, course=course(), device="cpu", slot=SLOT)
-    assert result.score == 0
-    assert result.max_score == MAX_SCORE
-    assert "leaderboard" not in gradescope(result)

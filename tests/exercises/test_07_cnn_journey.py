@@ -13,29 +13,16 @@ from __future__ import annotations
 
 import base64
 import importlib.util
-import os
 
-import nbformat
 import numpy as np
 import pytest
 
-from grader.course.release import student_notebook
-from grader.engine.grading import grade_file
-from tests.exercises.common import (
-    ROOT,
-    assert_full_marks,
-    assert_graded_as,
-    course,
-    failed_tests,
-    grader_of,
-)
-
-os.environ.setdefault("GRADER_OFFLINE", "1")
+from tests.exercises.common import ROOT, SlowExerciseContract, course, grader_of
 
 SUBMISSIONS = ROOT / "tests" / "submissions" / "07_cnn_journey"
 ASSIGNMENT = "07_cnn_journey"
 MAX_SCORE = 15.0
-SLOT = 37  # this module's own sandbox slot (see tests/exercises/test_01_keras_basics.py)
+SLOT = 37  # this module's own sandbox slot (ExerciseContract.SLOT, tests/exercises/common.py)
 ALL_TESTS = {
     "test_callback_is_a_keras_callback", "test_callback_stops_above_998", "test_callback_not_at_998",
     "test_callback_without_accuracy", "test_callback_keras2_acc_key", "test_callback_message",
@@ -98,15 +85,14 @@ WRONG = {
         **{test: ["in reverse order"] for test in LAYER_CHECKS},
     }),
 }
-# Graded only with GRADER_ALL_SUBMISSIONS=1 (the set above already covers every check).
+# Graded only with GRADER_ALL_SUBMISSIONS=1 (ExerciseContract.wrong(); the set above already
+# covers every check).
 EXTRA = {
     "wrong_last_layer_only.py": (9, {
         test: ["returned one array of shape", "not a list", "only the output of the last"]
         for test in LAYER_CHECKS
     }),
 }
-if os.environ.get("GRADER_ALL_SUBMISSIONS", "").lower() in ("1", "true", "yes"):
-    WRONG.update(EXTRA)
 
 CORRECT = ["correct_layer_by_layer.py", "correct_build_first.py"]
 
@@ -119,10 +105,15 @@ def budget_module():
     return module
 
 
-def test_every_submission_is_covered():
-    files = {p.name for p in SUBMISSIONS.iterdir() if p.suffix in (".py", ".ipynb")}
-    assert files == set(WRONG) | set(EXTRA) | set(CORRECT)
-    assert len(set(WRONG) - set(EXTRA)) >= 6 and len(CORRECT) >= 2
+class TestContract(SlowExerciseContract):
+    """The exercises' contract (tests/exercises/common.py) on this module's submissions, at
+    least six of them wrong by default and two correct."""
+
+    ASSIGNMENT, SUBMISSIONS, MAX_SCORE, ALL_TESTS = ASSIGNMENT, SUBMISSIONS, MAX_SCORE, ALL_TESTS
+    WRONG, EXTRA, CORRECT, SLOT, graded = WRONG, EXTRA, CORRECT, SLOT, staticmethod(graded)
+
+    def check_coverage(self):
+        assert len(set(WRONG) - set(EXTRA)) >= 6 and len(CORRECT) >= 2
 
 
 def test_profiles_have_what_the_suite_reads():
@@ -161,40 +152,6 @@ def test_the_unbuilt_copy_computes_what_the_model_does():
             np.testing.assert_allclose(a, e, rtol=1e-5, atol=1e-6)
         # the images given to the grader's models are not all alike: values tell layers apart
         assert not np.allclose(expected[0][0], expected[0][1])
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(WRONG))
-def test_wrong_submission_gets_exact_points(name):
-    score, expected_failures = WRONG[name]
-    assert_graded_as(graded(SUBMISSIONS / name), score, expected_failures, ALL_TESTS, MAX_SCORE)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", CORRECT)
-def test_correct_submission_gets_full_marks(name):
-    assert_full_marks(graded(SUBMISSIONS / name), MAX_SCORE)
-
-
-@pytest.mark.slow
-def test_solution_notebook_gets_full_marks():
-    result = graded(course().assignment(ASSIGNMENT).notebook)
-    assert result.status == "ok", result.message
-    assert failed_tests(result) == {}
-    assert result.score == MAX_SCORE
-
-
-@pytest.mark.slow
-def test_blank_student_notebook_gets_zero(tmp_path):
-    spec = course().assignment(ASSIGNMENT)
-    stub = tmp_path / f"{ASSIGNMENT}.ipynb"
-    stub.write_text(student_notebook(spec), encoding="utf-8")
-    nb = nbformat.read(stub, as_version=4)
-    assert not any("SOLUTION" in c.source for c in nb.cells)
-    result = grade_file(stub, assignment=ASSIGNMENT, course=course(), device="cpu", slot=SLOT)
-    assert result.status == "ok", result.message
-    assert result.score == 0
-    assert result.max_score == MAX_SCORE
 
 
 def maps_item(result) -> dict:
