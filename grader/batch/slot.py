@@ -152,6 +152,14 @@ def main() -> int:
     os._exit(0)  # nothing to finalize, and tearing TensorFlow's modules down takes a second
 
 
+def _pidfd(pid: int) -> int | None:
+    """A pidfd of ``pid`` (readable once it has ended), or None if it is gone already."""
+    try:
+        return os.pidfd_open(pid)
+    except OSError:
+        return None
+
+
 # --------------------------------------------------------------------------- the batch's side
 # The warm parent's memory is copied into every worker forked below it, so its environment
 # holds only what grading needs: never the grading server's tokens or keys.
@@ -230,19 +238,28 @@ class WarmParent:
         if started is None:
             raise RuntimeError(f"the slot's warm parent did not start a runner: {_tail(self.own_log)}")
         pid = int(started["pid"])
+        runner = _pidfd(pid)  # the runner is the warm parent's child, not ours: its pidfd says when it ends
         watch = None
         if memory:
             def watch() -> bool:
                 rss = _resident(pid)
                 self.peak = max(self.peak, rss)
                 return rss > memory
-        ended = self._read(timeout, watch)
-        if ended is None and self.proc is not None and self.proc.poll() is None:  # too long or too big: stop it
-            self.stopped = "memory" if self._over else "timeout"
-            try:
-                os.killpg(started["pid"], signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        try:
+            ended = self._read(timeout, watch)
+            if ended is None and self.proc is not None and self.proc.poll() is None:  # too long or too big: stop it
+                self.stopped = "memory" if self._over else "timeout"
+                if runner is not None and not select.select([runner], [], [], 0)[0]:
+                    # still running, so its number is still its own (ended, the warm parent may
+                    # have reaped it, and the number may be any process's: never killed by number)
+                    try:
+                        os.killpg(pid, signal.SIGKILL)
+                    except (ProcessLookupError, PermissionError):
+                        pass
+        finally:
+            if runner is not None:
+                os.close(runner)
+        if ended is None and self.stopped is not None:
             if self._read(60) is None:
                 self._stop()
             return None, _tail(self.runner_log)

@@ -40,6 +40,13 @@ import psutil
 
 from grader.worker.template import SETUP_BYTES, become_zygote, exit_after
 
+# Children of this process that one object here waits for (zygotes, workers): nobody else may
+# reap them (:func:`grader.engine.sandbox` reaps re-parented orphans, never these). Until its
+# owner reaps it, a child's pid cannot be taken by another process, so signalling it is safe;
+# after that the same number may be any process of the machine, which a grader running as
+# root could kill: every kill here checks "not reaped yet" first.
+OWNED: set[int] = set()
+
 
 class ZygoteLost(OSError):
     """The zygote is gone or did not fork a worker."""
@@ -61,6 +68,7 @@ class Zygote:
         self.channel = channel
         self._proc = proc  # a cold zygote's Popen (reaped through it)
         self.forked = proc is None
+        OWNED.add(pid)
 
     @classmethod
     def cold(cls, env: dict[str, str]) -> Zygote:
@@ -103,22 +111,25 @@ class Zygote:
         return pid
 
     def close(self) -> None:
-        """Hang up and kill the zygote (it holds nothing; no goodbye is needed)."""
+        """Hang up and kill the zygote (it holds nothing; no goodbye is needed). Killed only
+        while it is not reaped: after that its pid may be any process of the machine."""
         try:
             self.channel.close()
         except OSError:
             pass
         try:
-            os.kill(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        try:
             if self._proc is not None:
+                if self._proc.poll() is None:  # not reaped: the pid is still the zygote's
+                    self._proc.kill()
                 self._proc.wait(timeout=5)
             else:
-                os.waitpid(self.pid, 0)
-        except (ChildProcessError, subprocess.TimeoutExpired):
+                if os.waitpid(self.pid, os.WNOHANG)[0] == 0:  # not reaped (nor ended)
+                    os.kill(self.pid, signal.SIGKILL)
+                    os.waitpid(self.pid, 0)
+        except (ChildProcessError, ProcessLookupError, subprocess.TimeoutExpired):
             pass
+        finally:
+            OWNED.discard(self.pid)
 
 
 _template: Zygote | None = None
@@ -170,18 +181,31 @@ class ForkedProcess(psutil.Process):
         super().__init__(pid)
         self.returncode: int | None = None
         self._reap = threading.Lock()
+        OWNED.add(pid)
 
     def poll(self) -> int | None:
         with self._reap:
             if self.returncode is None:
                 try:
                     pid, status = os.waitpid(self.pid, os.WNOHANG)
-                except ChildProcessError:  # reaped elsewhere: it is gone, how is unknown
+                except ChildProcessError:  # reaped elsewhere (a bug): it is gone, how is unknown
                     self.returncode = -signal.SIGKILL
+                    OWNED.discard(self.pid)
                     return self.returncode
                 if pid:
                     self.returncode = os.waitstatus_to_exitcode(status)
+                    OWNED.discard(self.pid)
             return self.returncode
+
+    def kill_group(self) -> None:
+        """SIGKILL its process group (the worker's session), only while it is not reaped: the
+        pid, and so the group's number, is then still this process's."""
+        with self._reap:
+            if self.returncode is None:
+                try:
+                    os.killpg(self.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
 
     def wait(self, timeout: float | None = None) -> int:  # type: ignore[override]
         deadline = None if timeout is None else time.monotonic() + timeout

@@ -196,8 +196,11 @@ class Sandbox:
     def __init__(self, limits: Limits, isolation: Isolation) -> None:
         self.limits = limits
         self.isolation = isolation
-        self.proc: psutil.Popen | prefork.ForkedProcess | None = None
+        self.proc: prefork.ForkedProcess | None = None
         self.reason: tuple[str, str] | None = None  # (status, message) once killed
+        # what running past the deadline means: the submission's time limit, or (while the
+        # grader runs the cells again in a fresh worker, :meth:`uncounted`) the grader's allowance
+        self._overtime: tuple[str, str] = ("timeout", f"ran longer than the {limits.timeout:g} s time limit")
         self.report: dict[str, Any] = {}
         self.started = 0.0
         self.deadline = 0.0
@@ -217,6 +220,7 @@ class Sandbox:
         self.check_deadline: float | None = None
         self.check_cut = False  # the worker was stopped by the check's budget, not the submission's
         self._earlier_output: list[str] = []  # the output of the workers before this one
+        self._retired = False  # the current worker was ended by retire_worker (a fresh one is due)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -287,7 +291,7 @@ class Sandbox:
             for fd in (req_r, resp_w, out_w):
                 os.close(fd)
         self.proc, self._req_w, self._resp_r = proc, req_w, resp_r
-        self.reason, self.check_cut, self.report = None, False, {}
+        self.reason, self.check_cut, self.report, self._retired = None, False, {}, False
         self.workers += 1
         if self._idle_since is not None:  # a fresh worker's start is the worker's time again
             self.deadline += time.monotonic() - self._idle_since
@@ -305,30 +309,48 @@ class Sandbox:
         self._idle_since = time.monotonic()
         self.report = reply.get("value", {})
 
+    def retire_worker(self) -> None:
+        """End the current worker so that a fresh one can start (:meth:`fresh_worker`): kill
+        what is left of it and wait until no process of its uid is left, zombies included
+        (each still counts against the next worker's ``RLIMIT_NPROC``), then empty the scratch
+        folder. The grader's time: none of it counts against the submission's limit.
+        :class:`WorkerStartFailed` when the uid is not free within 15 s."""
+        if self._idle_since is None:  # the lost request's clock stops here
+            self._idle_since = time.monotonic()
+        self._end_worker()
+        left = _wait_uid_reaped(self.uid) if self.uid is not None else []
+        if left:
+            raise WorkerStartFailed(f"processes of the last worker's uid {self.uid} were still there 15 s after "
+                                    f"it was killed: {', '.join(left[:5])}")
+        self._earlier_output.append(self.drain.text())
+        _empty(self.scratch)
+        self._retired = True
+
     def fresh_worker(self) -> None:
         """Replace the worker with a new one forked from the zygote: nothing the old one ran
         or recorded survives (its scratch folder is emptied too); the limits and the
         submission's deadline carry on. :class:`WorkerLost` when that deadline has passed."""
-        self._end_worker()
-        if self.uid is not None:  # the uid's task count (RLIMIT_NPROC) must be free again
-            _wait_uid_reaped(self.uid)
-        self._earlier_output.append(self.drain.text())
-        _empty(self.scratch)
+        if self.proc is not None and not self._retired:
+            self.retire_worker()
         if self.time_left() <= 0:
-            self.reason = ("timeout", f"ran longer than the {self.limits.timeout:g} s time limit")
+            self.reason = self._overtime
             raise WorkerLost(*self.reason)
         self._spawn()
 
     @contextmanager
-    def uncounted(self, allowance: float) -> Iterator[None]:
+    def uncounted(self, allowance: float, what: str) -> Iterator[None]:
         """Worker time the grader spends for its own reasons (a fresh worker running the cells
-        again): at most ``allowance`` seconds, none of it taken from the submission's limit."""
-        left = self.time_left()
+        again): at most ``allowance`` seconds, none of it taken from the submission's limit.
+        Past it, the worker is stopped with status ``timeout`` and a message saying ``what``
+        took longer than the allowance."""
+        left, overtime = self.time_left(), self._overtime
         self._set_time_left(allowance)
+        self._overtime = ("timeout", f"took longer than the {allowance:.0f} s the grader allows for {what}")
         try:
             yield
         finally:
             self._set_time_left(left)
+            self._overtime = overtime
 
     def _set_time_left(self, seconds: float) -> None:
         now = time.monotonic()
@@ -377,10 +399,7 @@ class Sandbox:
             if reason is not None and self.reason is None:
                 self.reason = reason
         assert self.proc is not None
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        self.proc.kill_group()  # never a stale number: only while the worker is not reaped
         for child in psutil.Process().children(recursive=True):
             if child.pid == self.proc.pid or self._is_ours(child):
                 try:
@@ -395,13 +414,7 @@ class Sandbox:
             pass
         if self.uid is not None:
             _wait_uid_gone(self.uid)
-        # reap re-parented orphans so none stays a zombie
-        for child in psutil.Process().children(recursive=False):
-            if child.status() == psutil.STATUS_ZOMBIE:
-                try:
-                    child.wait(timeout=0)
-                except psutil.Error:
-                    pass
+        _reap_orphans(self.uid)  # so that none stays a zombie
 
     def _is_ours(self, proc: psutil.Process) -> bool:
         """A descendant of the grading process that the worker started (not a sibling job's)."""
@@ -436,7 +449,7 @@ class Sandbox:
             now = time.monotonic()
             idle = self._idle_since  # waiting for the trusted side: that time is not the worker's
             if now > self.deadline + (now - idle if idle is not None else 0.0):
-                self.kill(("timeout", f"ran longer than the {self.limits.timeout:g} s time limit"))
+                self.kill(self._overtime)
                 return
             check_deadline, budget = self.check_deadline, self.check_budget
             if idle is None and check_deadline is not None and budget is not None and now > check_deadline:
@@ -525,12 +538,13 @@ class Sandbox:
             self.deadline += time.monotonic() - self._idle_since
             self._idle_since = None
         try:
-            self._write_all(self._frame(request, request_id))
-        except (BrokenPipeError, OSError):
-            raise self._lost() from None
-        reply = self._read_reply(request_id, limit)
-        self._idle_since = time.monotonic()
-        return reply
+            try:
+                self._write_all(self._frame(request, request_id))
+            except (BrokenPipeError, OSError):
+                raise self._lost() from None
+            return self._read_reply(request_id, limit)
+        finally:  # answered or lost, the worker's time stops here until the next request
+            self._idle_since = time.monotonic()
 
     def _write_all(self, data: bytes) -> None:
         view = memoryview(data)
@@ -551,7 +565,7 @@ class Sandbox:
                 if self.reason is not None or self.proc.poll() is not None:  # type: ignore[union-attr]
                     raise self._lost()
                 if remaining < -1:
-                    self.kill(("timeout", f"ran longer than the {self.limits.timeout:g} s time limit"))
+                    self.kill(self._overtime)
                     raise self._lost()
                 continue
             got = os.readv(self._resp_r, [view[size : size + (1 << 20)]])
@@ -629,7 +643,12 @@ def claim_uid(slot: int) -> tuple[int, int]:
         except OSError:
             os.close(fd)
             continue
-        _kill_uid(uid)  # leftovers of a holder that died: ours now
+        # leftovers of a holder that died are ours now: killed, and a uid whose processes
+        # are not all gone within a second (a killed runner's orphans that their new parent
+        # has not reaped yet: they would count against the worker's RLIMIT_NPROC) is passed over
+        if _wait_uid_reaped(uid, seconds=1.0, foreign_zombies=True):
+            os.close(fd)
+            continue
         return uid, fd
     raise RuntimeError(f"all {UID_COUNT} worker uids are in use")
 
@@ -664,27 +683,52 @@ def _wait_uid_gone(uid: int, seconds: float = 3.0) -> None:
         time.sleep(0.05)
 
 
-def _wait_uid_reaped(uid: int, seconds: float = 15.0) -> None:
+def _reap_orphans(uid: int | None) -> None:
+    """Reap the zombies re-parented to this process (a child subreaper) from a worker's tree:
+    with a worker uid, only that uid's; never a child that an object of the grader waits for
+    itself (:data:`grader.engine.prefork.OWNED`: a zygote, a worker), whose pid must stay
+    its own until that object reaps it."""
+    for child in psutil.Process().children(recursive=False):
+        if child.pid in prefork.OWNED:
+            continue
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE or (uid is not None and child.uids().real != uid):
+                continue
+            os.waitpid(child.pid, os.WNOHANG)
+        except (psutil.Error, ChildProcessError):
+            pass
+
+
+def _uid_left(uid: int, foreign_zombies: bool) -> list[str]:
+    """The processes of ``uid`` (as "pid state parent"): the live ones, the zombies this
+    process can reap, and with ``foreign_zombies`` the zombies another process has yet to
+    reap (a killed runner's orphans wait for their new parent: this process cannot collect them)."""
+    me, found = os.getpid(), []
+    for proc in psutil.process_iter(["uids", "status", "ppid"]):
+        try:
+            if not proc.info["uids"] or proc.info["uids"].real != uid:
+                continue
+            zombie = proc.info["status"] == psutil.STATUS_ZOMBIE
+            if zombie and proc.info["ppid"] != me and not foreign_zombies:
+                continue
+            found.append(f"{proc.pid} {proc.info['status']} parent {proc.info['ppid']}")
+        except psutil.Error:
+            pass
+    return found
+
+
+def _wait_uid_reaped(uid: int, seconds: float = 15.0, foreign_zombies: bool = False) -> list[str]:
     """Until no process of ``uid`` is left, zombies included: a zombie still counts against
     ``RLIMIT_NPROC``, so a fresh worker started beside a dying fork bomb's remains could not
-    fork. Zombies re-parented to this process (the subreaper) are reaped here."""
+    fork. Zombies re-parented to this process (the subreaper) are reaped here; another
+    process's zombies count only with ``foreign_zombies``. What is still left after
+    ``seconds`` (empty: the uid is free)."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        for child in psutil.Process().children(recursive=False):
-            try:
-                if child.status() == psutil.STATUS_ZOMBIE:
-                    child.wait(timeout=0)
-            except psutil.Error:
-                pass
-        left = []
-        for proc in psutil.process_iter(["uids"]):
-            try:
-                if proc.info["uids"] and proc.info["uids"].real == uid:
-                    left.append(proc)
-            except psutil.Error:
-                pass
-        if not left:
-            return
+    while True:
+        _reap_orphans(uid)
+        left = _uid_left(uid, foreign_zombies)
+        if not left or time.monotonic() >= deadline:
+            return left
         _kill_uid(uid)
         time.sleep(0.05)
 

@@ -34,11 +34,11 @@ from grader.engine.model_policy import (
     estimate_cost,
     keras_spellings,
 )
-from grader.engine.sandbox import ProtocolBreach, Sandbox, WorkerLost
+from grader.engine.sandbox import ProtocolBreach, Sandbox, WorkerLost, WorkerStartFailed
 from grader.source.extract import missing_name_message
 
 __all__ = ["Submission", "Outcome", "CheckCut", "ModelObservation", "HistoryObservation", "SubmissionError", "WorkerLost",
-           "GraderError", "clean_output"]
+           "GraderError", "RestartFailed", "clean_output"]
 
 _HINTS = {
     "NameError": "graded cells run on their own, without the other cells of your notebook: "
@@ -71,6 +71,12 @@ def load_reply_ok(value: Any) -> bool:
     errors, names = value.get("errors", []), value.get("names", [])
     return (isinstance(errors, list) and all(isinstance(e, dict) and all(isinstance(v, str) for v in e.values()) for e in errors)
             and isinstance(names, list) and all(isinstance(n, str) for n in names))
+
+
+class RestartFailed(RuntimeError):
+    """A fresh worker after a lost check could not be started, or running the cells in it took
+    longer than the grader allows: the grader's failure, not a verdict on the student's code
+    (every later check is a grader error, and the row is regraded on resume)."""
 
 
 class GraderError(RuntimeError):
@@ -246,6 +252,7 @@ class Submission:
     _stale: bool = False  # the worker must be replaced before the next request
     _served: int = 0  # requests the current worker answered after its load
     _hidden: bool = False  # the hidden checks have begun
+    restart_failed: RestartFailed | None = None  # a fresh worker could not be had (every later check: grader error)
 
     def __post_init__(self) -> None:
         self.load_errors = [{k: clean_output(v) if isinstance(v, str) else v for k, v in e.items()}
@@ -313,18 +320,35 @@ class Submission:
                         exc.status, budget)
 
     def _renew(self) -> None:
-        """A fresh worker forked from the zygote, the graded cells run again in it."""
+        """A fresh worker forked from the zygote, the graded cells run again in it.
+
+        The grader chose to restart, so none of it counts against the student's time limit:
+        ending the old worker (its processes, a fork bomb's included, must be gone first) is
+        the grader's time, and the cells get twice the time they took the first time (at
+        least 10 s: its own imports where no warm zygote has them, a busy machine). A restart
+        that fails for the grader's reasons (no fresh worker, or the cells past that
+        allowance: the machine, or code that runs slower the second time; either way no
+        verdict on the student) is a grader error for this check and every later one
+        (:class:`RestartFailed`); what the cells do again (a crash, a limit) is the student's."""
         box = self.sandbox
         assert box is not None and self.units is not None
-        # the cells ran once in load_seconds; in a fresh worker they may take that again (its
-        # own imports where no warm zygote has them, a busy machine): twice that, at least 10 s,
-        # and none of it counts against the student's time limit, since the grader chose it
+        if self.restart_failed is not None:
+            raise self.restart_failed
         allowance = max(10.0, 2.0 * self.load_seconds)
         try:
-            with box.uncounted(allowance):
+            box.retire_worker()
+            with box.uncounted(allowance, "running your cells again in a fresh worker (twice their first run)"):
                 box.fresh_worker()
                 loaded = box.request({"op": "load", "units": self.units})
+                if box.reason is not None:  # it answered, then the allowance ran out before its clock stopped
+                    raise WorkerLost(*box.reason)
+        except WorkerStartFailed as exc:
+            self.restart_failed = RestartFailed(f"no fresh worker could be started: {exc}")
+            raise self.restart_failed from None
         except WorkerLost as exc:
+            if exc.status == "timeout" and not isinstance(exc, ProtocolBreach):
+                self.restart_failed = RestartFailed(f"the fresh worker {exc}")
+                raise self.restart_failed from None
             self.lost = WorkerLost(exc.status, f"{exc} while its cells were run again in a fresh worker")
             raise self.lost from None
         self._stale, self._served = False, 0

@@ -163,3 +163,60 @@ def test_budgets_come_from_limits_and_marks():
     assert marks.check_suite(source) == []
     assert marks.check_suite(source.replace("budget(30)", "budget(0)")) == [
         "<suite>:3: @pytest.mark.budget(0): budget must be a number > 0"]
+
+
+def test_ending_the_lost_worker_is_not_the_students_time(course, tmp_path, monkeypatch):
+    """Killing what is left of a lost worker (a fork bomb's remains take a while on a busy
+    machine) is the grader's time: neither the student's limit nor the restart's allowance."""
+    retire = Sandbox.retire_worker
+
+    def slow_retire(self):
+        retire(self)
+        time.sleep(11)  # longer than the 4 s limit and than the restart's 10 s allowance
+
+    monkeypatch.setattr(Sandbox, "retire_worker", slow_retire)
+    result = grade_file(write(tmp_path / "exits.py", ADD_EXITS), assignment="demo", course=course,
+                        limits={"timeout": 4})
+    text = "\n".join(f"{t.name}: {t.status} {t.output}" for t in result.tests.values())
+    for name in MEAN_CHECKS:
+        assert result.tests[name].status == "passed", text
+    assert result.status == "error" and "exit code 1" in result.message, (result.status, result.message)
+
+
+def test_a_restart_past_its_allowance_is_the_graders_error(course, tmp_path, monkeypatch):
+    """Running the cells again got twice their first time (at least 10 s) and did not finish:
+    the machine or the grader, not a verdict on the student's code. Every later check is a
+    grader error (regraded on resume), started once, not once per check."""
+    spawn, request, spawned = Sandbox._spawn, Sandbox.request, []
+
+    def counted_spawn(self):
+        spawn(self)
+        spawned.append(self.workers)
+
+    def slow_reload(self, req, *args, **kwargs):
+        if req.get("op") != "load" or self.workers < 2:
+            return request(self, req, *args, **kwargs)
+        write = self._write_all
+
+        def late(data):  # the fresh worker's cells "run" 11 s: past the 10 s floor
+            time.sleep(11)
+            return write(data)
+
+        self._write_all = late
+        try:
+            return request(self, req, *args, **kwargs)
+        finally:
+            del self._write_all
+
+    monkeypatch.setattr(Sandbox, "_spawn", counted_spawn)
+    monkeypatch.setattr(Sandbox, "request", slow_reload)
+    result = grade_file(write(tmp_path / "exits.py", ADD_EXITS), assignment="demo", course=course)
+    text = "\n".join(f"{t.name}: {t.status} {t.output}" for t in result.tests.values())
+    assert result.tests["test_add_small"].status == "failed", text  # the student's exit: their verdict
+    assert "exit code 1" in result.tests["test_add_small"].output
+    later = [name for name in result.tests if name != "test_add_small"]
+    assert later and all(result.tests[name].status == "grader-error" for name in later), text
+    assert any("took longer than the 10 s the grader allows for running your cells again" in e
+               for e in result.grader_errors), result.grader_errors
+    assert result.status == "grader-error", (result.status, result.message)
+    assert spawned == [1, 2], spawned  # one restart tried, then every later check failed at once
