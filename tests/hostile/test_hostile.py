@@ -39,7 +39,6 @@ from typing import Any
 import psutil
 import pytest
 
-import grader
 from grader.engine.sandbox import UID_BASE
 from grader.model import SubmissionResult
 from grader.reports.protections import missing
@@ -280,14 +279,17 @@ def _world_writable_files(started: float) -> list[str]:
 
 def _left_by_worker(path: Path, started: float) -> bool:
     """Owned by a worker's uid (root), or by the grader's uid and changed since the batch
-    started (a normal user: the worker has that uid; see AS_ROOT)."""
+    started (a normal user: the worker has that uid; see AS_ROOT). No margin before
+    ``started``: no worker runs before it, and .ci/hostile-as-user chowns its copy of the
+    repository less than a second before a batch that starts at once (a test run of this
+    module alone) would begin."""
     try:
         st = path.lstat()
     except OSError:
         return False
     if AS_ROOT:
         return _worker_uid(st.st_uid)
-    return st.st_uid == os.getuid() and max(st.st_mtime, st.st_ctime) >= started - 1
+    return st.st_uid == os.getuid() and max(st.st_mtime, st.st_ctime) >= started
 
 
 @pytest.fixture(scope="module")
@@ -455,8 +457,23 @@ def test_nothing_outside_the_output_folder_changed(batch):
 # ---------------------------------------------------------------------------- what the probes saw
 
 def _allowed() -> list[Path]:
-    """What the worker is meant to see: the Python install and the grader package."""
-    return [Path(p).resolve() for p in {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(grader.__file__)}]
+    """What the worker is meant to see: the Python install and the grader package (the one
+    the batch runs, which is not always the one this test imported: .ci/hostile-as-user runs
+    this test in a copy of the repository, while the batch's interpreter finds the installed
+    package)."""
+    return [Path(p).resolve() for p in {sys.prefix, sys.base_prefix, sys.exec_prefix, _batch_package()}]
+
+
+def _batch_package() -> str:
+    """The folder of the grader package that ``python -m grader.cli`` in COURSE_DIR imports."""
+    if not _BATCH_PACKAGE:
+        found = subprocess.run([sys.executable, "-c", "import grader, os; print(os.path.dirname(grader.__file__))"],
+                               cwd=COURSE_DIR, capture_output=True, text=True, check=True).stdout.strip()
+        _BATCH_PACKAGE.append(found)
+    return _BATCH_PACKAGE[0]
+
+
+_BATCH_PACKAGE: list[str] = []
 
 
 def _secret(path: str, batch: Batch, listed: bool = False) -> bool:
@@ -525,7 +542,7 @@ def test_temporary_files_of_the_engine_are_hidden(batch):
     # environment or the grader package when those live under /tmp (a clone in /tmp); the
     # scratch folder may lie deeper in /tmp (in the runner's own temporary folder): the
     # folders on the way to it are made inside the scratch tmpfs (confine._bind_tmp)
-    kept = [Path(p) for p in (sys.prefix, Path(grader.__file__).parent)]
+    kept = [Path(p) for p in (sys.prefix, _batch_package())]
     skeleton = {p.relative_to("/tmp").parts[0] for p in kept if p.is_relative_to("/tmp")}
     top = scratch.relative_to("/tmp").parts[0] if scratch.is_relative_to("/tmp") else scratch.name
     assert set(report["listing"]["/tmp"]) - skeleton == {top}
