@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import psutil
@@ -174,9 +175,12 @@ def test_directory_flood_stops_at_the_inode_limit(tmp_path, course, boxes):
     if "crashed (killed by SIGKILL)" in result.message:
         # KNOWN OPEN BUG (session 4 closing note): with tests/hostile/test_hostile.py running in
         # the other xdist process, this worker was sometimes SIGKILLed by something that is not
-        # the sandbox (no reason recorded). Not understood yet; graded once more so that the
-        # defence below is still asserted, and the first row is kept visible in the output.
-        print(f"first grading killed by an unexplained SIGKILL: {result.message}")
+        # the sandbox (no reason recorded). Session 5 removed two mechanisms that give exactly
+        # this row (a stale killpg as root while fork bombs wrap the pids; the orphan collection
+        # reaping the worker's zombie: tests/integration/test_pid_safety.py) without proving
+        # either was the one seen; graded once more so that the defence below is still
+        # asserted, with a warning, so that the run's summary shows it if it happens again
+        warnings.warn(f"first grading killed by an unexplained SIGKILL: {result.message}", stacklevel=1)
         began = time.monotonic()
         (tmp_path / "again").mkdir()
         result = _grade("dir_flood.py", tmp_path / "again", course, inodes=INODES)
