@@ -318,7 +318,7 @@ class Sandbox:
         if self._idle_since is None:  # the lost request's clock stops here
             self._idle_since = time.monotonic()
         self._end_worker()
-        left = _wait_uid_reaped(self.uid) if self.uid is not None else []
+        left = _wait_uid(self.uid, 15.0) if self.uid is not None else []
         if left:
             raise WorkerStartFailed(f"processes of the last worker's uid {self.uid} were still there 15 s after "
                                     f"it was killed: {', '.join(left[:5])}")
@@ -406,14 +406,12 @@ class Sandbox:
                     child.kill()
                 except psutil.Error:
                     pass
-        if self.uid is not None:
-            _kill_uid(self.uid)
         try:
             self.proc.wait(timeout=5)
         except psutil.TimeoutExpired:
             pass
-        if self.uid is not None:
-            _wait_uid_gone(self.uid)
+        if self.uid is not None:  # what escaped the session (setsid, double fork) and is still alive
+            _wait_uid(self.uid, 3.0, zombies="none")
         _reap_orphans(self.uid)  # so that none stays a zombie
 
     def _is_ours(self, proc: psutil.Process) -> bool:
@@ -646,7 +644,7 @@ def claim_uid(slot: int) -> tuple[int, int]:
         # leftovers of a holder that died are ours now: killed, and a uid whose processes
         # are not all gone within a second (a killed runner's orphans that their new parent
         # has not reaped yet: they would count against the worker's RLIMIT_NPROC) is passed over
-        if _wait_uid_reaped(uid, seconds=1.0, foreign_zombies=True):
+        if _wait_uid(uid, 1.0, zombies="all"):
             os.close(fd)
             continue
         return uid, fd
@@ -666,23 +664,6 @@ def _kill_uid(uid: int) -> None:
     os.waitpid(pid, 0)
 
 
-def _wait_uid_gone(uid: int, seconds: float = 3.0) -> None:
-    """Until no live process of ``uid`` is left (a dying fork bomb takes a moment), killing again."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        alive = []
-        for proc in psutil.process_iter(["uids", "status"]):
-            try:
-                if proc.info["uids"] and proc.info["uids"].real == uid and proc.info["status"] != psutil.STATUS_ZOMBIE:
-                    alive.append(proc)
-            except psutil.Error:
-                pass
-        if not alive:
-            return
-        _kill_uid(uid)
-        time.sleep(0.05)
-
-
 def _reap_orphans(uid: int | None) -> None:
     """Reap the zombies re-parented to this process (a child subreaper) from a worker's tree:
     with a worker uid, only that uid's; never a child that an object of the grader waits for
@@ -699,37 +680,40 @@ def _reap_orphans(uid: int | None) -> None:
             pass
 
 
-def _uid_left(uid: int, foreign_zombies: bool) -> list[str]:
-    """The processes of ``uid`` (as "pid state parent"): the live ones, the zombies this
-    process can reap, and with ``foreign_zombies`` the zombies another process has yet to
-    reap (a killed runner's orphans wait for their new parent: this process cannot collect them)."""
+def _uid_left(uid: int, zombies: str) -> list[tuple[int, str, int]]:
+    """The processes of ``uid`` as (pid, state, parent): the live ones, and the zombies
+    ``zombies`` names: "none", "ours" (those this process can reap) or "all" (also those
+    another process has yet to reap: a killed runner's orphans wait for their new parent)."""
     me, found = os.getpid(), []
     for proc in psutil.process_iter(["uids", "status", "ppid"]):
         try:
             if not proc.info["uids"] or proc.info["uids"].real != uid:
                 continue
-            zombie = proc.info["status"] == psutil.STATUS_ZOMBIE
-            if zombie and proc.info["ppid"] != me and not foreign_zombies:
+            if proc.info["status"] == psutil.STATUS_ZOMBIE and (
+                    zombies == "none" or (zombies == "ours" and proc.info["ppid"] != me)):
                 continue
-            found.append(f"{proc.pid} {proc.info['status']} parent {proc.info['ppid']}")
+            found.append((proc.pid, proc.info["status"], proc.info["ppid"]))
         except psutil.Error:
             pass
     return found
 
 
-def _wait_uid_reaped(uid: int, seconds: float = 15.0, foreign_zombies: bool = False) -> list[str]:
-    """Until no process of ``uid`` is left, zombies included: a zombie still counts against
-    ``RLIMIT_NPROC``, so a fresh worker started beside a dying fork bomb's remains could not
-    fork. Zombies re-parented to this process (the subreaper) are reaped here; another
-    process's zombies count only with ``foreign_zombies``. What is still left after
-    ``seconds`` (empty: the uid is free)."""
+def _wait_uid(uid: int, seconds: float, zombies: str = "ours") -> list[str]:
+    """Until no process of ``uid`` is left (zombies as :func:`_uid_left` says; "ours" are
+    reaped here): a zombie still counts against ``RLIMIT_NPROC``, so a fresh worker started
+    beside a dying fork bomb's remains could not fork. While a live one is left, all are
+    killed (:func:`_kill_uid`: it forks the grading process, 20-50 ms with TensorFlow in it,
+    so only then; after a worker that said goodbye, usually nothing is). What is still left
+    after ``seconds``, as "pid state parent" (empty: the uid is free)."""
     deadline = time.monotonic() + seconds
     while True:
-        _reap_orphans(uid)
-        left = _uid_left(uid, foreign_zombies)
+        if zombies != "none":
+            _reap_orphans(uid)
+        left = _uid_left(uid, zombies)
         if not left or time.monotonic() >= deadline:
-            return left
-        _kill_uid(uid)
+            return [f"{pid} {state} parent {parent}" for pid, state, parent in left]
+        if any(state != psutil.STATUS_ZOMBIE for _pid, state, _parent in left):
+            _kill_uid(uid)
         time.sleep(0.05)
 
 
