@@ -41,6 +41,12 @@ def default_hidden_paths(course: Course, extra: tuple[str, ...] = ()) -> list[st
     repo = _enclosing_repository(course.root)
     if repo is not None:  # its .git holds every suite and solution ever committed
         paths.append(str(repo))
+    # the checkout the grader itself runs from (an editable install), when it is not the
+    # course's: a normal user's worker could otherwise read its solutions and .git (the
+    # package and a venv inside it are re-exposed read-only: Sandbox's keep paths)
+    engine = _enclosing_repository(Path(__file__).resolve().parents[1])
+    if engine is not None:
+        paths.append(str(engine))
     paths += [str(p) for _label, p in datasets.data_dirs()]
     paths += [str(Path.home())]  # the grader user's home: caches, keys, the Keras cache
     paths += cache.hidden_paths()  # the trusted side's measurements (grader.engine.cache), wherever they are

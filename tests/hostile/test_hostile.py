@@ -483,7 +483,9 @@ def _secret(path: str, batch: Batch, listed: bool = False) -> bool:
     for keep in _allowed():
         if p == keep or keep in p.parents or p in keep.parents:
             return False  # inside the install, or a folder on the way to it
-    roots = [ROOT, Path.home(), batch.base, Path(tmp_root()).resolve()]
+    # ROOT: the repository this test runs from; the batch's package's folder: the checkout the
+    # grader runs from, which is another one under .ci/hostile-as-user (its solutions, .git)
+    roots = [ROOT, Path(_batch_package()).parent, Path.home(), batch.base, Path(tmp_root()).resolve()]
     if os.environ.get("GRADER_DATA_DIR"):
         roots.append(Path(os.environ["GRADER_DATA_DIR"]).resolve())
     return any((p == r and not listed) or r in p.parents for r in roots)
