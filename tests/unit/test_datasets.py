@@ -115,6 +115,60 @@ def test_arrays_are_read_only_and_cached(shared: Path, monkeypatch: pytest.Monke
     assert datasets.load_mnist() is not first
 
 
+def test_decoded_copies_are_mapped_on_the_next_load(shared: Path, isolated: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first load decodes and keeps .npy copies in the grader's cache; the next (another
+    runner) maps them: the same arrays, read-only for good, without decompressing."""
+    monkeypatch.setenv("GRADER_DATA_DIR", str(shared))
+    first = [np.array(a) for a in _all_arrays()[:8]]
+    decoded = sorted((isolated / "grader_cache" / "decoded").glob("*/*.npy"))
+    assert [p.name for p in decoded] == ["x_test.npy", "x_train.npy", "y_test.npy", "y_train.npy"] * 2
+    datasets.clear_cache()
+    monkeypatch.setattr(datasets, "_decode_mnist", lambda path: pytest.fail("MNIST decoded again"))
+    monkeypatch.setattr(datasets, "_decode_fashion", lambda folder: pytest.fail("Fashion-MNIST decoded again"))
+    again = _all_arrays()[:8]
+    for before, after in zip(first, again, strict=True):
+        assert type(after) is np.ndarray and np.array_equal(before, after)
+        with pytest.raises(ValueError):
+            after.setflags(write=True)
+
+
+def test_a_damaged_decoded_copy_is_decoded_again(shared: Path, isolated: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRADER_DATA_DIR", str(shared))
+    expected = np.array(datasets.load_mnist()[1][1])
+    (copy,) = (isolated / "grader_cache" / "decoded").glob("mnist-*/y_test.npy")
+    copy.write_bytes(copy.read_bytes()[:100])  # truncated
+    datasets.clear_cache()
+    assert np.array_equal(datasets.load_mnist()[1][1], expected)
+    assert copy.stat().st_size > 10000  # written again, whole
+
+
+def test_a_bad_file_is_never_cached(shared: Path, tmp_path: Path, isolated: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "env"
+    folder.mkdir()
+    with np.load(shared / "mnist.npz") as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    arrays["y_train"] = arrays["y_train"].copy()
+    arrays["y_train"][3] = 11
+    np.savez(folder / "mnist.npz", **arrays)
+    monkeypatch.setenv("GRADER_DATA_DIR", str(folder))
+    for _ in range(2):
+        datasets.clear_cache()
+        with pytest.raises(DatasetCorrupt, match="y_train holds label 11"):
+            datasets.load_mnist()
+    assert not list((isolated / "grader_cache").glob("decoded/mnist-*/*.npy"))
+
+
+def test_an_unwritable_cache_still_loads(shared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRADER_DATA_DIR", str(shared))
+    blocked = tmp_path / "not_a_folder"
+    blocked.write_text("a file where the cache folder would be", encoding="utf-8")
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(blocked))
+    assert datasets.load_mnist()[0][0].shape == (60000, 28, 28)
+
+
 # --------------------------------------------------------------------------- lookup order
 
 
