@@ -62,6 +62,17 @@ def _config_with_data_dir(tmp_path: Path, data_dir: str, monkeypatch: pytest.Mon
     return config
 
 
+def _mnist_with_label(shared: Path, folder: Path, split: str, index: int, label: int) -> Path:
+    """``folder`` holding a copy of the real mnist.npz whose ``split[index]`` is ``label``."""
+    folder.mkdir()
+    with np.load(shared / "mnist.npz") as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    arrays[split] = arrays[split].copy()
+    arrays[split][index] = label
+    np.savez(folder / "mnist.npz", **arrays)
+    return folder
+
+
 def _all_arrays() -> list[np.ndarray]:
     (a, b), (c, d) = datasets.load_mnist()
     (e, f), (g, h) = datasets.load_fashion_mnist()
@@ -146,14 +157,7 @@ def test_a_damaged_decoded_copy_is_decoded_again(shared: Path, isolated: Path,
 
 def test_a_bad_file_is_never_cached(shared: Path, tmp_path: Path, isolated: Path,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = tmp_path / "env"
-    folder.mkdir()
-    with np.load(shared / "mnist.npz") as npz:
-        arrays = {name: npz[name] for name in npz.files}
-    arrays["y_train"] = arrays["y_train"].copy()
-    arrays["y_train"][3] = 11
-    np.savez(folder / "mnist.npz", **arrays)
-    monkeypatch.setenv("GRADER_DATA_DIR", str(folder))
+    monkeypatch.setenv("GRADER_DATA_DIR", str(_mnist_with_label(shared, tmp_path / "env", "y_train", 3, 11)))
     for _ in range(2):
         datasets.clear_cache()
         with pytest.raises(DatasetCorrupt, match="y_train holds label 11"):
@@ -347,14 +351,7 @@ def test_npz_with_wrong_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_labels_out_of_range(shared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = tmp_path / "env"
-    folder.mkdir()
-    with np.load(shared / "mnist.npz") as npz:
-        arrays = {name: npz[name] for name in npz.files}
-    arrays["y_test"] = arrays["y_test"].copy()
-    arrays["y_test"][7] = 10
-    np.savez(folder / "mnist.npz", **arrays)
-    monkeypatch.setenv("GRADER_DATA_DIR", str(folder))
+    monkeypatch.setenv("GRADER_DATA_DIR", str(_mnist_with_label(shared, tmp_path / "env", "y_test", 7, 10)))
     with pytest.raises(DatasetCorrupt, match="y_test holds label 10"):
         datasets.load_mnist()
 
