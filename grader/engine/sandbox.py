@@ -221,6 +221,13 @@ class Sandbox:
         self.check_cut = False  # the worker was stopped by the check's budget, not the submission's
         self._earlier_output: list[str] = []  # the output of the workers before this one
         self._retired = False  # the current worker was ended by retire_worker (a fresh one is due)
+        # held by kill() for its whole sweep (which kills every process of the uid, for seconds
+        # while a fork bomb's remains die), by _spawn until a new worker is the current one,
+        # and by close() before it gives the uid back: a kill of an earlier worker (the watchdog
+        # thread's, the output drain's) can never reach the next worker of this sandbox, nor
+        # another sandbox's that claimed the uid after close()
+        self._sweep = threading.RLock()
+        self._closed = False
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -280,24 +287,25 @@ class Sandbox:
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
         out_r, out_w = os.pipe()
-        try:
-            pid = self.zygote.spawn(req_r, resp_w, out_w)
-            proc = prefork.ForkedProcess(pid)
-        except (OSError, psutil.Error) as exc:
-            for fd in (req_w, resp_r, out_r):
-                os.close(fd)
-            raise WorkerStartFailed(f"the worker could not be forked ({exc})") from None
-        finally:
-            for fd in (req_r, resp_w, out_w):
-                os.close(fd)
-        self.proc, self._req_w, self._resp_r = proc, req_w, resp_r
+        with self._sweep:  # no earlier worker's kill is sweeping the uid while this one starts
+            try:
+                pid = self.zygote.spawn(req_r, resp_w, out_w)
+                proc = prefork.ForkedProcess(pid)
+            except (OSError, psutil.Error) as exc:
+                for fd in (req_w, resp_r, out_r):
+                    os.close(fd)
+                raise WorkerStartFailed(f"the worker could not be forked ({exc})") from None
+            finally:
+                for fd in (req_r, resp_w, out_w):
+                    os.close(fd)
+            self.proc, self._req_w, self._resp_r = proc, req_w, resp_r
         self.reason, self.check_cut, self.report, self._retired = None, False, {}, False
         self.workers += 1
         if self._idle_since is not None:  # a fresh worker's start is the worker's time again
             self.deadline += time.monotonic() - self._idle_since
             self._idle_since = None
         self.drain = _OutputDrain(out_r, self.limits.output,
-                                  lambda total: self._output_excess(total) if proc is self.proc else None)
+                                  lambda total: self._output_excess(total, proc))
         self.drain.start()
         self._watch = threading.Thread(target=self._watchdog, args=(proc,), daemon=True)
         self._watch.start()
@@ -372,6 +380,8 @@ class Sandbox:
             self.zygote = None
         if getattr(self, "scratch", None):
             shutil.rmtree(self.scratch, ignore_errors=True)
+        with self._sweep:  # a kill still sweeping the uid ends first; none starts after this
+            self._closed = True
         if self._uid_lock is not None:
             os.close(self._uid_lock)  # releases the uid for the next worker
             self._uid_lock = None
@@ -393,8 +403,18 @@ class Sandbox:
                 pass
         self.drain.join(timeout=2)
 
-    def kill(self, reason: tuple[str, str] | None) -> None:
-        """Kill the worker's session, every descendant, and every process of its uid."""
+    def kill(self, reason: tuple[str, str] | None, worker: Any = None) -> None:
+        """Kill the worker's session, every descendant, and every process of its uid.
+
+        ``worker``: the worker the caller watched (the watchdog's, the output drain's); when
+        it is no longer the current one (replaced by a fresh worker, or the sandbox closed),
+        nothing is done: the uid is the next worker's now."""
+        with self._sweep:
+            if self._closed or self.proc is None or (worker is not None and worker is not self.proc):
+                return
+            self._kill(reason)
+
+    def _kill(self, reason: tuple[str, str] | None) -> None:
         with self._lock:
             if reason is not None and self.reason is None:
                 self.reason = reason
@@ -447,12 +467,12 @@ class Sandbox:
             now = time.monotonic()
             idle = self._idle_since  # waiting for the trusted side: that time is not the worker's
             if now > self.deadline + (now - idle if idle is not None else 0.0):
-                self.kill(self._overtime)
+                self.kill(self._overtime, worker)
                 return
             check_deadline, budget = self.check_deadline, self.check_budget
             if idle is None and check_deadline is not None and budget is not None and now > check_deadline:
                 self.check_cut = self.reason is None
-                self.kill(("timeout", f"ran longer than the {budget:g} s this check may take"))
+                self.kill(("timeout", f"ran longer than the {budget:g} s this check may take"), worker)
                 return
             rss = tasks = 0
             procs = self._tree()
@@ -471,14 +491,14 @@ class Sandbox:
             # RLIMIT_NPROC stops the worker *at* the limit, so reaching it is the excess.
             if tasks >= self.limits.processes:
                 self.kill(("processes", f"started {self.limits.processes} processes/threads, the limit "
-                                        f"({tasks} counted)"))
+                                        f"({tasks} counted)"), worker)
                 return
             if rss > self.limits.memory:
                 # summed RSS counts pages shared by forked copies once per copy: an upper
                 # bound, kept because it is cheap and safe (PSS needs smaps, which takes
                 # seconds on a tree that keeps forking); say how many processes it was
                 many = f" ({len(procs)} processes together)" if len(procs) > 2 else ""
-                self.kill(("memory", f"used more than the {_mib(self.limits.memory)} memory limit{many}"))
+                self.kill(("memory", f"used more than the {_mib(self.limits.memory)} memory limit{many}"), worker)
                 return
             # a tmpfs scratch costs one statvfs: every poll; a folder on the host disk is walked
             tmpfs = isinstance(self.report.get("disk"), dict)
@@ -486,7 +506,7 @@ class Sandbox:
                 last_disk = now
                 excess = self._disk_excess(worker)
                 if excess is not None:
-                    self.kill(excess)
+                    self.kill(excess, worker)
                     return
             time.sleep(0.2)
 
@@ -513,8 +533,8 @@ class Sandbox:
             return "disk", f"created more than the {self.limits.inodes} files and folders the disk limit allows (inodes)"
         return None
 
-    def _output_excess(self, total: int) -> None:
-        self.kill(("output", f"printed more than the {_mib(self.limits.output)} output limit"))
+    def _output_excess(self, total: int, worker: Any) -> None:
+        self.kill(("output", f"printed more than the {_mib(self.limits.output)} output limit"), worker)
 
     # ------------------------------------------------------------------ requests
     @staticmethod

@@ -13,12 +13,18 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 
 import psutil
+import pytest
 
+from grader.config import Limits
 from grader.engine import prefork, sandbox
 from grader.engine.prefork import ForkedProcess, Zygote
+from grader.engine.sandbox import Isolation, Sandbox
+
+CELL = [{"filename": "<cell 1>", "label": "cell 1", "lines": None, "source": "x = 1"}]
 
 
 def _child(code: int, linger: float = 0.0) -> int:
@@ -74,3 +80,37 @@ def test_a_zygote_that_died_and_was_reaped_is_not_killed_by_number(monkeypatch):
 class _Closed:
     def close(self) -> None:
         pass
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a worker uid of its own is root's mode")
+def test_a_lingering_kill_of_the_last_worker_never_reaches_the_next(monkeypatch):
+    """The watchdog thread that killed a worker sweeps its uid for a while (a fork bomb's or a
+    memory hog's remains die slowly); the next worker of the sandbox, with the same uid, must
+    not start until that sweep is over, or the sweep kills it (the unexplained 'crashed
+    (killed by SIGKILL) while its cells were run again' of the clean-clone CI runs)."""
+    real_wait = sandbox._wait_uid
+
+    def slow_off_the_main_thread(uid, seconds, zombies="ours"):
+        if threading.current_thread() is not threading.main_thread():
+            time.sleep(1.5)  # the sweep is still running while the main thread goes on
+        return real_wait(uid, seconds, zombies)
+
+    monkeypatch.setattr(sandbox, "_wait_uid", slow_off_the_main_thread)
+    box = Sandbox(Limits(timeout=30), Isolation(isolate=True, slot=9))
+    try:
+        box.start()
+        box.request({"op": "load", "units": CELL})
+        old = box.proc
+        watchdog = threading.Thread(target=box.kill, args=(("memory", "used too much"), old))
+        watchdog.start()
+        time.sleep(0.2)  # the watchdog's kill is in its sweep
+        box.retire_worker()
+        box.fresh_worker()
+        assert box.request({"op": "load", "units": CELL})["ok"]
+        watchdog.join()
+        assert box.proc is not old and box.proc.poll() is None  # the new worker lives
+        assert box.request({"op": "value", "name": "x"})["value"] == 1
+        box.kill(("memory", "late"), old)  # a kill naming the old worker does nothing now
+        assert box.proc.poll() is None and box.reason is None
+    finally:
+        box.close()
