@@ -9,7 +9,7 @@ myCallback is a class: two classes are never the same object, so its mutants can
 compared by running them and it has no inputs_; the tool then calls no mutant of this
 exercise equivalent (it compares every graded name). inputs_layer_outputs is there for a
 comparison by hand of a surviving layer_outputs mutant (grader.course.mutants.equivalent with
-names=["layer_outputs"]): the grader's two journey models, built and unbuilt, on random images.
+names=["layer_outputs"]): the grader's three journey models, built and unbuilt, on random images.
 """
 
 _CALLBACK = '''class myCallback(tf.keras.callbacks.Callback):
@@ -97,14 +97,8 @@ MISTAKES = [
 ]
 
 
-# a model with one convolution and no pooling: its activation model has one output, which
-# predict returns as one array, not a list (the master's special case); the suite's models have
-# 4 and 5 such layers
-_ONE_CONV = [("Conv2D", 4, 3), ("Flatten",), ("Dense", 10, "softmax")]
-
-
 def inputs_layer_outputs(rng):
-    """(model, images): the grader's lesson and other models and a one-convolution model
+    """(model, images): the grader's lesson, other and single (one-convolution) models
     (seeded weights), built and not, on 1 to 5 random images in [0, 1]. For a comparison by
     hand (see the module's docstring)."""
     # imported here: `grader mutants` loads the catalogue itself, and needs neither Keras nor
@@ -117,8 +111,8 @@ def inputs_layer_outputs(rng):
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import journey_budget
 
-    models = [journey_budget.journey_model(name, int(rng.integers(0, 100))) for name in ("lesson", "other")]
-    models.append(journey_budget._build(_ONE_CONV, int(rng.integers(0, 100))))
+    models = [journey_budget.journey_model(name, int(rng.integers(0, 100)))
+              for name in ("lesson", "other", "single")]
     for model in models:
         for built in (True, False):
             images = rng.random((int(rng.integers(1, 6)), 28, 28, 1), dtype=np.float32)

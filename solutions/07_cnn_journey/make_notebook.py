@@ -172,7 +172,10 @@ Write `layer_outputs(model, images)`:
   of shape `(N, height, width, channels)`. Skip the other layers (`Flatten`, `Dense`):
   `isinstance(layer, (layers.Conv2D, layers.MaxPooling2D))` tells them apart.
 * It must work for any such model, not just this notebook's: do not assume how many
-  convolution and pooling layers there are, or where.
+  convolution and pooling layers there are, or where. A model with only **one** of them
+  still gets a list, of one array. Careful: an activation model with a single output
+  returns that output itself (one array of shape `(N, height, width, channels)`), not a
+  list of one, and a loop over that array goes through the images.
 
 **`model.inputs` in Keras 3.** A model knows its inputs only once it is *built*: a
 `Sequential` model that starts with `keras.Input(...)` is built at once, and so is any model

@@ -21,16 +21,16 @@ from tests.exercises.common import ROOT, SlowExerciseContract, course, grader_of
 
 SUBMISSIONS = ROOT / "tests" / "submissions" / "07_cnn_journey"
 ASSIGNMENT = "07_cnn_journey"
-MAX_SCORE = 15.0
+MAX_SCORE = 16.0
 SLOT = 37  # this module's own sandbox slot (ExerciseContract.SLOT, tests/exercises/common.py)
 ALL_TESTS = {
     "test_callback_is_a_keras_callback", "test_callback_stops_above_998", "test_callback_not_at_998",
     "test_callback_without_accuracy", "test_callback_keras2_acc_key", "test_callback_message",
     "test_callback_stops_cnn_training", "test_layer_outputs_shapes", "test_layer_outputs_values",
-    "test_layer_outputs_other_model", "test_layer_outputs_unbuilt_model",
+    "test_layer_outputs_other_model", "test_layer_outputs_one_layer_model", "test_layer_outputs_unbuilt_model",
 }
 LAYER_CHECKS = ("test_layer_outputs_shapes", "test_layer_outputs_values", "test_layer_outputs_other_model",
-                "test_layer_outputs_unbuilt_model")
+                "test_layer_outputs_unbuilt_model", "test_layer_outputs_one_layer_model")
 UNBUILT = ["has never been built", "no defined inputs", "model(images[:1])"]
 
 graded = grader_of(ASSIGNMENT, slot=SLOT)
@@ -46,6 +46,8 @@ WRONG = {
                                              "threshold 0.99 of the 99% exercise"],
         "test_layer_outputs_other_model": ["the first 4 layers of the model", "isinstance(layer"],
         "test_layer_outputs_unbuilt_model": UNBUILT,
+        # the one-convolution model has only 3 layers: its first four are all of them
+        "test_layer_outputs_one_layer_model": ["Flatten and Dense included"],
     }),
     # '>=': only the probe at exactly 0.998 can tell; every layer's output (the lesson's
     # activation model as it is)
@@ -54,15 +56,18 @@ WRONG = {
                                      "'>=' instead of '>'"],
         **{test: ["Flatten and Dense included"] for test in LAYER_CHECKS[:3]},
         "test_layer_outputs_unbuilt_model": UNBUILT,
+        "test_layer_outputs_one_layer_model": ["Flatten and Dense included"],
     }),
     "wrong_acc_key_unbuilt_model.py": (6, {
         "test_callback_stops_above_998": ["logs['acc'], the Keras 2 name"],
         "test_callback_not_at_998": ["did not stop training, so there is nothing to check"],
-        "test_callback_without_accuracy": ["logs=None) raised AttributeError", "(line 10: if logs.get(\"acc\""],
+        "test_callback_without_accuracy": ["logs=None) raised AttributeError", "(line 12: if logs.get(\"acc\""],
         "test_callback_keras2_acc_key": ["reads 'acc', the Keras 2 name"],
         "test_callback_message": ["Nothing was printed"],
         "test_callback_stops_cnn_training": ["after epoch 9, above 0.998, but training went on to epoch 20"],
         "test_layer_outputs_unbuilt_model": UNBUILT,
+        "test_layer_outputs_one_layer_model": ["returned 5 array(s) of shapes [(26, 26, 4), (26, 26, 4),",
+                                               "split into one array per image", "[output]"],
     }),
     "wrong_self_stop_scaled_again.py": (4, {
         "test_callback_stops_above_998": ["self.stop_training", "self.model.stop_training = True"],
@@ -73,24 +78,27 @@ WRONG = {
         **{test: ["the shapes are right but the values", "scaled again"] for test in LAYER_CHECKS[1:]},
     }),
     # the lesson's Keras 2 code: logs.get('accuracy') > 0.998 crashes without an accuracy;
-    # only the convolutions' outputs
-    "wrong_no_logs_guard_no_pooling.py": (7, {
+    # only the convolutions' outputs (right for the one-convolution model, which has no pooling)
+    "wrong_no_logs_guard_no_pooling.py": (8, {
         "test_callback_without_accuracy": ["raised AttributeError", "logs.get('accuracy')"],
         "test_callback_keras2_acc_key": ["raised TypeError", "Keras 2"],
-        **{test: ["the MaxPooling2D layers' outputs are missing"] for test in LAYER_CHECKS},
+        **{test: ["the MaxPooling2D layers' outputs are missing"] for test in LAYER_CHECKS[:4]},
     }),
-    "wrong_message_99_reversed_order.py": (8, {
+    # (one layer in reverse order is the right list)
+    "wrong_message_99_reversed_order.py": (9, {
         "test_callback_message": ["it printed 'Reached 99% accuracy so cancelling training!'",
                                   "message of the 99% exercise"],
-        **{test: ["in reverse order"] for test in LAYER_CHECKS},
+        **{test: ["in reverse order"] for test in LAYER_CHECKS[:4]},
     }),
 }
 # Graded only with GRADER_ALL_SUBMISSIONS=1 (ExerciseContract.wrong(); the set above already
 # covers every check).
 EXTRA = {
     "wrong_last_layer_only.py": (9, {
-        test: ["returned one array of shape", "not a list", "only the output of the last"]
-        for test in LAYER_CHECKS
+        **{test: ["returned one array of shape", "not a list", "only the output of the last"]
+           for test in LAYER_CHECKS[:4]},
+        "test_layer_outputs_one_layer_model": ["returned one array of shape (5, 26, 26, 4)", "not as a list of one",
+                                               "[output]"],
     }),
 }
 

@@ -25,12 +25,14 @@ MESSAGE = "Reached 99.8% accuracy so cancelling training!"
 # The journey models: name -> layers. "lesson" is the lesson's CNN (two convolution +
 # pooling pairs, then the classifier); "other" has a different number, order and size of
 # convolution / pooling layers, so a function that assumes the lesson's layout (the first
-# four layers) does not fit it.
+# four layers) does not fit it; "single" has one convolution and no pooling: its activation
+# model has one output, which Keras returns as one array, not as a list of one.
 JOURNEY_LAYERS = {
     "lesson": [("Conv2D", 32, 3), ("MaxPooling2D", 2), ("Conv2D", 64, 3), ("MaxPooling2D", 2),
                ("Flatten",), ("Dense", 128, "relu"), ("Dense", 10, "softmax")],
     "other": [("Conv2D", 8, 3), ("Conv2D", 16, 5), ("MaxPooling2D", 2), ("Conv2D", 12, 3),
               ("MaxPooling2D", 3), ("Flatten",), ("Dense", 10, "softmax")],
+    "single": [("Conv2D", 4, 3), ("Flatten",), ("Dense", 10, "softmax")],
 }
 JOURNEY_KINDS = ("Conv2D", "MaxPooling2D")  # the layers whose outputs layer_outputs returns
 

@@ -1,4 +1,4 @@
-# Public checks only: 2 hidden check(s) are run by the grader, not shipped.
+# Public checks only: 3 hidden check(s) are run by the grader, not shipped.
 """Grading suite of 07_cnn_journey: the 99.8% callback and the journey of an image.
 
 ``myCallback`` is observed in two ways. Probes (run in the student's worker) create it,
@@ -435,7 +435,11 @@ def found_arrays(report: dict, what: str, expected: list | None = None) -> list[
             raise CheckFailed(f"{what} returned {found}; it should return a list with one numpy array "
                               "per Conv2D and MaxPooling2D layer.")
         cause = "only one layer's output, or the model's prediction, instead of the list"
-        if expected and array.shape == expected[-1].shape:
+        if expected and len(expected) == 1 and array.shape == expected[0].shape:
+            cause = ("this model has one Conv2D/MaxPooling2D layer, so the activation model has one "
+                     "output, and Keras returns it as one array, not as a list of one: put it in a "
+                     "list, [output]")
+        elif expected and array.shape == expected[-1].shape:
             cause = ("only the output of the last MaxPooling2D/Conv2D layer; return the list of all "
                      "of them, one array per layer")
         raise CheckFailed(f"{what} returned one array of shape {array.shape}, not a list; it should "
@@ -463,6 +467,20 @@ def structure_mistake(model, found: list, expected: list, images: np.ndarray) ->
     if got == every:
         return ("the outputs of every layer, Flatten and Dense included; keep only the Conv2D and "
                 "MaxPooling2D layers")
+    if len(want) == 1 and got == [want[0][1:]] * len(images):
+        return ("the one array of a single-output model split into one array per image: with one "
+                "Conv2D/MaxPooling2D layer, the activation model returns its output as one array, "
+                "not as a list of one, and a loop over it goes through the images; put it in a list, "
+                "[output]")
+    # each wanted layer's input: the model's input or the previous layer's output
+    before = [(len(images), *tuple(model.inputs[0].shape)[1:]), *every[:-1]]
+    inputs = [before[i] for i, layer in enumerate(model.layers) if type(layer).__name__ in journey_budget.JOURNEY_KINDS]
+    if got == inputs and got != want:
+        return ("the layers' inputs (layer.input), not their outputs: use layer.output for each "
+                "Conv2D and MaxPooling2D layer")
+    if len(want) > 1 and got == want[1:]:
+        return ("the first Conv2D/MaxPooling2D layer is missing: model.layers[1:] skips it (Keras 3's "
+                "model.layers holds no InputLayer, so the first layer is a real one)")
     if got == conv:
         return "only the Conv2D layers: the MaxPooling2D layers' outputs are missing"
     if got == pool:

@@ -1,6 +1,6 @@
 """Right, written differently: the callback compares the key with a default below any
 threshold, layer_outputs builds an unbuilt model with model.build and calls the activation
-model directly (tensors converted to arrays)."""
+model directly (tensors converted to arrays; a lone tensor put in a list)."""
 import keras
 import numpy as np
 from keras import layers
@@ -25,4 +25,7 @@ def layer_outputs(model, images):
     kinds = (layers.Conv2D, layers.MaxPooling2D)
     activation_model = keras.Model(inputs=inputs,
                                    outputs=[layer.output for layer in model.layers if isinstance(layer, kinds)])
-    return [np.asarray(output) for output in activation_model(images)]
+    outputs = activation_model(images)
+    if not isinstance(outputs, (list, tuple)):  # one layer: one tensor, not a list of one
+        return [np.asarray(outputs)]
+    return [np.asarray(output) for output in outputs]

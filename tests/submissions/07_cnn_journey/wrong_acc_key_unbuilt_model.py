@@ -1,5 +1,7 @@
 """Wrong on purpose: the callback reads Keras 2's logs['acc'], which Keras 3 never writes for
-metrics=['accuracy']; layer_outputs reads model.inputs without building the model first."""
+metrics=['accuracy']; layer_outputs reads model.inputs without building the model first, and
+loops over predict's result as the lesson does, so a model with one convolution (one output,
+returned as one array) gets one array per image."""
 import numpy as np
 import tensorflow as tf
 from tensorflow.keras import layers

@@ -19,4 +19,5 @@ def layer_outputs(model, images):
         model(images[:1])
     wanted = [layer for layer in model.layers if isinstance(layer, (layers.Conv2D, layers.MaxPooling2D))]
     activation_model = keras.Model(inputs=model.inputs, outputs=[layer.output for layer in reversed(wanted)])
-    return [np.asarray(a) for a in activation_model.predict(images, verbose=0)]
+    outputs = activation_model.predict(images, verbose=0)
+    return [np.asarray(a) for a in (outputs if len(wanted) > 1 else [outputs])]

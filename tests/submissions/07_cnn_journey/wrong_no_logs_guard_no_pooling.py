@@ -18,4 +18,7 @@ def layer_outputs(model, images):
         model(images[:1])
     convolutions = [layer for layer in model.layers if isinstance(layer, layers.Conv2D)]
     activation_model = keras.Model(inputs=model.inputs, outputs=[layer.output for layer in convolutions])
-    return [np.asarray(a) for a in activation_model.predict(images, verbose=0)]
+    outputs = activation_model.predict(images, verbose=0)
+    if len(convolutions) == 1:
+        outputs = [outputs]
+    return [np.asarray(a) for a in outputs]

@@ -20,4 +20,5 @@ def layer_outputs(model, images):
         model(images[:1])
     wanted = [layer for layer in model.layers if isinstance(layer, (layers.Conv2D, layers.MaxPooling2D))]
     activation_model = keras.Model(inputs=model.inputs, outputs=[layer.output for layer in wanted])
-    return [np.asarray(a) for a in activation_model.predict(images, verbose=0)]
+    found = activation_model.predict(images, verbose=0)
+    return [np.asarray(a) for a in (found if isinstance(found, list) else [found])]
