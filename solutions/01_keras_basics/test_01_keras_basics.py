@@ -308,6 +308,7 @@ POOL_OUTPUT_MISTAKES = [
             lambda size, p=2: size - p + 1),
     Mistake(_ROUNDED, lambda size, p=2: round(size / p)),  # halves to even, as Python's round
     Mistake(_ROUNDED, lambda size, p=2: int(np.floor(size / p + 0.5))),  # halves up
+    Mistake("you ignored pool_size: divide by it, not by 2 (2 is only its default)", lambda size, p=2: size // 2),
 ]
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from grader.checks import CheckFailed, Mistake, call_each, expect_array, raise_if_failed
+from grader.checks import CheckFailed, Mistake, call_each, expect, expect_array, raise_if_failed
 from grader.datasets import load_ascent
 
 # the lesson's filters
@@ -245,6 +245,12 @@ def check_pixels(found, image: np.ndarray, what: str, cases: list) -> None:
     # rounding instead of truncating is fine (12.7 -> 12 or 13): a tolerance of 1
     expect_array(found, expected, what, rtol=0, atol=1, kind="uint8", mistakes=PIXEL_MISTAKES,
                  cases=cases, right=reference_to_pixels)
+    # the tolerance is for rounding the values in between: the clipped ones are exact
+    for clipped, bound, side in ((image <= 0, 0, "at or below 0"), (image >= 255, 255, "at or above 255")):
+        off = clipped & (found != bound)
+        expect(not off.any(), f"{what}: values {side} must become exactly {bound}; "
+               + (f"{image[off][0]:g} became {int(found[off][0])}. " if off.any() else "")
+               + "Clip to [0, 255] with np.clip(image, 0, 255), then convert with .astype(np.uint8).")
 
 
 @pytest.mark.points(1)
