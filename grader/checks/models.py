@@ -56,7 +56,7 @@ _ACTIVATION_LAYERS = {
 }
 # Configuration keys worth showing and comparing (others: names, initializers... ignored).
 _KEY_CONFIG = ("filters", "kernel_size", "strides", "padding", "pool_size", "units", "rate",
-               "use_bias", "target_shape")
+               "use_bias", "target_shape", "scale", "offset")
 _TUPLE_KEYS = ("kernel_size", "strides", "pool_size")
 _SKIPPED = ("InputLayer",)
 
@@ -190,6 +190,17 @@ def _shape(shape: Sequence[Any]) -> str:
     return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 
+def _scale_text(scale: Any) -> str:
+    """A Rescaling scale as written: 0.00392... as ``1/255``, 2.0 as ``2``."""
+    if not isinstance(scale, (int, float)) or isinstance(scale, bool):
+        return repr(scale)
+    if 0 < abs(scale) < 1:
+        inverse = 1 / scale
+        if abs(inverse - round(inverse)) < 1e-6 * abs(inverse):
+            return f"1/{round(inverse)}"
+    return f"{scale:g}"
+
+
 def _describe(kind: str, config: dict[str, Any], activation: str | None) -> str:
     parts = []
     if kind == "Conv2D" or kind == "Conv1D":
@@ -210,6 +221,10 @@ def _describe(kind: str, config: dict[str, Any], activation: str | None) -> str:
         parts.append(str(config["units"]))
     elif kind == "Dropout" and "rate" in config:
         parts.append(str(config["rate"]))
+    elif kind == "Rescaling" and "scale" in config:
+        parts.append(_scale_text(config["scale"]))
+        if isinstance(config.get("offset"), (int, float)) and config["offset"]:
+            parts.append(f"offset={config['offset']:g}")
     if activation is not None and kind not in _ACTIVATION_LAYERS:
         parts.append(f"activation={activation!r}")
     elif kind in _ACTIVATION_LAYERS and activation:

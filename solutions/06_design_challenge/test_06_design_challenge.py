@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import CheckFailed, compile_problems, describe_layers, format_rows
+from grader.checks import CheckFailed, compile_problems, describe_layers, format_rows, summarize_compile
 
 NAME = "build_model"
 INPUT_SHAPE = (28, 28, 1)
@@ -139,9 +139,14 @@ def trained(model_observed, profile, course_seed, trusted_cache):
                                   max_seconds=max_seconds, seed=course_seed, data=data_digest(*data))
     except design_budget.TrainingFailed as exc:
         causes = compile_problems(observation.compile_config) if compile_config else []
+        if compile_config and not causes:
+            # the grader's labels are integers 0-9: categorical_crossentropy (one-hot labels)
+            # always fails on them, so that loss, when it is the student's, is the cause
+            causes = [c for c in compile_problems(compile_config, loss="sparse_categorical_crossentropy")
+                      if "one-hot" in c]
         extra = "" if not causes else " Likely cause: " + causes[0].rstrip(".") + "."
         return CheckFailed(f"{NAME}(): the grader trains your model itself, and {exc}.{extra}")
-    return {"outcome": outcome, "model": model, "compiled": compile_config is not None,
+    return {"outcome": outcome, "model": model, "compile_config": compile_config,
             "budget": (samples, epochs, batch_size)}
 
 
@@ -227,6 +232,31 @@ def test_build_model_trains(trained, feedback):
     feedback.leaderboard("Training seconds", round(float(outcome.seconds), 1), "asc")
 
 
+def compile_settings(compile_config: dict | None) -> str:
+    """How the grader compiled the model for training, as facts (no guess at a cause)."""
+    if compile_config is None:
+        return "adam and sparse_categorical_crossentropy (your model was not compiled)"
+    summary = summarize_compile(compile_config)
+    parts = [f"optimizer {summary.optimizer or '?'}"]
+    if summary.learning_rate is not None:
+        parts[0] += f" with learning rate {summary.learning_rate:g}"
+    if summary.loss:
+        parts.append(f"loss {summary.loss}" + (" (from logits)" if summary.from_logits else ""))
+    return "your compile settings: " + ", ".join(parts)
+
+
+def rescaling_note(model) -> str:
+    """A fact worth knowing when the accuracy is low: a Rescaling layer shrinks pixels that the
+    grader already gives in [0, 1] (the rules' input), e.g. Rescaling(1/255) to [0, 0.004]."""
+    for row in describe_layers(model):
+        scale = row.config.get("scale") if row.kind == "Rescaling" else None
+        if isinstance(scale, (int, float)) and 0 < abs(scale) < 0.1:
+            return (f"\n\nNote: your model has a {row.describe()} layer, and the images the grader gives "
+                    "it are already scaled to [0, 1] (the rules' input), so that layer shrinks them to "
+                    f"[0, {abs(scale):.2g}].")
+    return ""
+
+
 def _accuracy_check(trained, profile, key: str, what: str) -> None:
     result = training(trained)
     outcome = result["outcome"]
@@ -236,12 +266,13 @@ def _accuracy_check(trained, profile, key: str, what: str) -> None:
     if message:
         raise CheckFailed(message)
     if outcome.accuracy < threshold:
-        settings = "your compile settings" if result["compiled"] else "adam and sparse_categorical_crossentropy"
+        settings = compile_settings(result["compile_config"])
         raise CheckFailed(
             f"{NAME}(): trained by the grader ({samples:,} Fashion-MNIST training images, {epochs} "
             f"epochs, batch size {batch_size}, fresh weights, {settings}), your model classifies "
             f"{outcome.accuracy:.1%} of the 10,000 test images correctly; at least {threshold:.0%} "
-            f"is expected, {what}.\n\nyour model:\n" + format_rows(describe_layers(result["model"])))
+            f"is expected, {what}.\n\nyour model:\n" + format_rows(describe_layers(result["model"]))
+            + rescaling_note(result["model"]))
 
 
 @pytest.mark.hidden

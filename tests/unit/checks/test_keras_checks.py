@@ -70,6 +70,15 @@ def test_rows_describe_each_layer_without_the_input_layer():
     assert rows[0].describe() == "Conv2D(8, (3, 3), activation='relu')"
 
 
+def test_a_rescaling_layer_shows_its_scale_as_written():
+    model = keras.Sequential([keras.Input((28, 28, 1)), layers.Rescaling(1.0 / 255), layers.Rescaling(2.0, offset=-1.0),
+                              layers.Rescaling(0.3), layers.Flatten(), layers.Dense(10)])
+    assert [r.describe() for r in describe_layers(model)[:3]] == [
+        "Rescaling(1/255)", "Rescaling(2, offset=-1)", "Rescaling(0.3)"]
+    # the scale is a fact a spec may compare (the other rows keep their keys)
+    assert describe_layers(model)[0].config == {"scale": 1.0 / 255, "offset": 0.0}
+
+
 def test_functional_model_with_activation_layers_folds_them():
     inputs = keras.Input((28, 28, 1))
     x = layers.Conv2D(8, 3)(inputs)
