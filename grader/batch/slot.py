@@ -19,6 +19,14 @@ The same process serves ``grader.check`` in a notebook (:mod:`grader.student.che
 started by the kernel at its first check, it forks a fresh runner per check (its entry
 is :func:`grader.student.check._child_main`) and dies with the kernel.
 
+The warm parent is a *child subreaper*: when a runner is killed (its time, its memory, a
+crash), what it had forked (its worker's template, a worker, that worker's PID-namespace
+waiter) is re-parented here, not to the machine's PID 1, which in a container may be a
+process that never reaps (a shell, an API server): their zombies would stay, and each
+counts against the next worker's task limit on that uid. This process has one child of its
+own at a time, the runner it waits for, so any other child it reaps is such an orphan; it
+reaps them while it waits for the runner and, between requests, once a second.
+
 Lines on the protocol are JSON: ``{"pid": N}`` when a runner starts, ``{"pid": N,
 "exit": CODE}`` when it ended (negative: killed by that signal). The batch side is
 :class:`WarmParent`.
@@ -40,10 +48,11 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from grader.worker import template
-from grader.worker.libc import die_with_parent, set_process_name
+from grader.worker.libc import become_subreaper, die_with_parent, set_process_name
 
 ENTRY = "grader.batch.runner:run"  # a batch slot's runners grade and write the result files
 START_SECONDS = 600.0  # for the first request: the imports happen before it is read
+ORPHAN_SWEEP_SECONDS = 1.0  # between requests: how often the warm parent reaps a killed runner's orphans
 WATCH_SECONDS = 0.2  # how often the batch looks at a runner's resident set (its RLIMIT_DATA stops a sudden one)
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
@@ -135,9 +144,16 @@ def main() -> int:
     import grader.datasets  # noqa: F401
     import grader.worker.confine  # noqa: F401 - with the seccomp library, found once (ldconfig), not per worker
 
+    become_subreaper()  # a killed runner's orphans come here (the module's docstring)
     # never sys.stdin (it buffers ahead): one byte, the start of the next request line, or
     # the end of the batch; the runner forked below reads the rest (read_request)
-    while first := os.read(0, 1):
+    while True:
+        if not select.select([0], [], [], ORPHAN_SWEEP_SECONDS)[0]:
+            reap_orphans()
+            continue
+        first = os.read(0, 1)
+        if not first:
+            break
         sys.stdout.flush()
         sys.stderr.flush()
         me = os.getpid()
@@ -145,11 +161,35 @@ def main() -> int:
         if pid == 0:
             _runner_child(first, me, protocol_fd, entry)
         _send(protocol_fd, {"pid": pid})
-        _, status = os.waitpid(pid, 0)
+        status = wait_runner(pid)
         _send(protocol_fd, {"pid": pid, "exit": os.waitstatus_to_exitcode(status)})
+        reap_orphans()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)  # nothing to finalize, and tearing TensorFlow's modules down takes a second
+
+
+def wait_runner(pid: int) -> int:
+    """Wait for the runner ``pid``, this process's only child of its own, and return its wait
+    status; any other child that ends meanwhile is an orphan of an earlier runner, reaped."""
+    while True:
+        done, status = os.waitpid(-1, 0)
+        if done == pid:
+            return status
+
+
+def reap_orphans() -> int:
+    """Reap every child that has ended (no runner runs: each is a killed runner's orphan);
+    how many were reaped."""
+    reaped = 0
+    while True:
+        try:
+            done, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:  # no child at all
+            return reaped
+        if done == 0:
+            return reaped
+        reaped += 1
 
 
 def _pidfd(pid: int) -> int | None:

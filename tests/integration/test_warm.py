@@ -128,6 +128,52 @@ def test_a_runner_over_its_time_is_killed_and_the_slot_goes_on(course, tmp_path)
     assert parent.proc is None
 
 
+# Run in a process of its own that is a child subreaper and never reaps, as a container's PID 1
+# may be: a killed runner's orphans that reach it stay zombies there.
+NEVER_REAPS = """\
+import json, sys, time
+import psutil
+from grader.batch.slot import WarmParent
+from grader.worker.libc import become_subreaper
+
+become_subreaper()
+request, logs = json.loads(sys.argv[1]), sys.argv[2]
+parent = WarmParent(0, None, ["numpy"], __import__("pathlib").Path(logs))
+code, _ = parent.run(request, timeout=3)
+me = psutil.Process()
+deadline = time.monotonic() + 5
+while True:
+    zombies = [p.pid for p in me.children(recursive=True) if p.status() == psutil.STATUS_ZOMBIE]
+    if not zombies or time.monotonic() > deadline:
+        break
+    time.sleep(0.1)
+warm = parent.proc.pid if parent.proc is not None and parent.proc.poll() is None else None
+parent.close()
+print(json.dumps({"code": code, "zombies": zombies, "warm": warm}))
+"""
+
+
+def test_a_killed_runners_orphans_are_reaped_by_the_warm_parent(course, tmp_path):
+    """Its worker and template, re-parented when the runner is killed, never stay zombies,
+    whatever the process above the batch does (the warm parent is their subreaper)."""
+    import subprocess
+    import sys
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    request = {"path": str(write(tmp_path / "slow.py", SLEEPER)), "assignment": "demo",
+               "config": str(course.root / "autograder.toml"), "out": str(tmp_path / "slow"),
+               "device": "cpu", "gpu_index": None, "slot": 0, "cores": None, "limits": {}, "hide": [],
+               "name": "slow"}
+    proc = subprocess.run([sys.executable, "-c", NEVER_REAPS, json.dumps(request), str(logs)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert found["code"] is None  # the runner was killed at its 3 s
+    assert found["warm"] is not None  # and the warm parent lived on
+    assert found["zombies"] == [], found
+
+
 def test_a_runner_that_crashes_costs_only_its_row(course, tmp_path, monkeypatch):
     """A runner killed from outside (as a TensorFlow abort would) gives an error row; the next is graded."""
     subs = tmp_path / "subs"
