@@ -241,7 +241,18 @@ def _worker_uid(uid: int | None) -> bool:
 
 
 def _leftovers(marker: str, base: Path, started: float) -> list[str]:
-    """Processes of this batch still alive: by marker, by path, or orphans with a worker uid."""
+    """Processes of this batch that survive it: seen alive now and still 2 s later (a process
+    caught in its exit, its command line already freed, is not a survivor)."""
+    first = _alive_of_batch(marker, base, started)
+    if not first:
+        return []
+    time.sleep(2)
+    again = set(_alive_of_batch(marker, base, started))
+    return [line for line in first if line in again]
+
+
+def _alive_of_batch(marker: str, base: Path, started: float) -> list[str]:
+    """Processes of this batch alive now: by marker, by path, or orphans with a worker uid."""
     found = []
     for proc in psutil.process_iter(["pid", "ppid", "cmdline", "uids", "create_time", "status"]):
         try:
@@ -260,7 +271,7 @@ def _leftovers(marker: str, base: Path, started: float) -> list[str]:
                 parent_cmd = " ".join(parent.cmdline()) if parent is not None else ""
                 ours = parent is None or parent.pid == os.getpid() or not re.search(r"grader|pytest", parent_cmd)
             if ours:
-                found.append(f"pid {proc.pid} uid {uid}: {cmd[:200]}")
+                found.append(f"pid {proc.pid} uid {uid} started {proc.info['create_time']}: {cmd[:200]}")
         except psutil.Error:
             pass
     return found
