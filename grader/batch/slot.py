@@ -178,18 +178,15 @@ def wait_runner(pid: int) -> int:
             return status
 
 
-def reap_orphans() -> int:
-    """Reap every child that has ended (no runner runs: each is a killed runner's orphan);
-    how many were reaped."""
-    reaped = 0
+def reap_orphans() -> None:
+    """Reap every child that has ended (no runner runs: each is a killed runner's orphan)."""
     while True:
         try:
             done, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:  # no child at all
-            return reaped
+            return
         if done == 0:
-            return reaped
-        reaped += 1
+            return
 
 
 def _pidfd(pid: int) -> int | None:

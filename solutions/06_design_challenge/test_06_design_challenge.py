@@ -245,10 +245,10 @@ def compile_settings(compile_config: dict | None) -> str:
     return "your compile settings: " + ", ".join(parts)
 
 
-def rescaling_note(model) -> str:
+def rescaling_note(rows: list) -> str:
     """A fact worth knowing when the accuracy is low: a Rescaling layer shrinks pixels that the
     grader already gives in [0, 1] (the rules' input), e.g. Rescaling(1/255) to [0, 0.004]."""
-    for row in describe_layers(model):
+    for row in rows:
         scale = row.config.get("scale") if row.kind == "Rescaling" else None
         if isinstance(scale, (int, float)) and 0 < abs(scale) < 0.1:
             return (f"\n\nNote: your model has a {row.describe()} layer, and the images the grader gives "
@@ -267,12 +267,12 @@ def _accuracy_check(trained, profile, key: str, what: str) -> None:
         raise CheckFailed(message)
     if outcome.accuracy < threshold:
         settings = compile_settings(result["compile_config"])
+        rows = describe_layers(result["model"])  # the table and the note read the same rows
         raise CheckFailed(
             f"{NAME}(): trained by the grader ({samples:,} Fashion-MNIST training images, {epochs} "
             f"epochs, batch size {batch_size}, fresh weights, {settings}), your model classifies "
             f"{outcome.accuracy:.1%} of the 10,000 test images correctly; at least {threshold:.0%} "
-            f"is expected, {what}.\n\nyour model:\n" + format_rows(describe_layers(result["model"]))
-            + rescaling_note(result["model"]))
+            f"is expected, {what}.\n\nyour model:\n" + format_rows(rows) + rescaling_note(rows))
 
 
 @pytest.mark.hidden
